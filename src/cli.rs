@@ -1,0 +1,335 @@
+//! The `streetcell` command line: serve, import, import-areas, token.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::domain::access::{Principal, Role, validate_token_scope};
+use crate::domain::area::AreaLayer;
+use crate::http::imports::MappingParams;
+use crate::http::{AppState, Settings, app};
+use crate::import;
+use crate::register::{ImportTarget, Register, import_rows};
+use crate::store::{Store, hash_token};
+
+/// Command-line interface.
+#[derive(Parser, Debug)]
+#[command(name = "streetcell", version, about = "Council street assets as 5G small-cell sites")]
+pub struct Cli {
+    /// Database URL: sqlite://FILE or postgres://...
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://streetcell.db", global = true)]
+    pub database_url: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTP service.
+    Serve(ServeArgs),
+    /// Import an asset register (GeoJSON or CSV, by extension).
+    Import(ImportArgs),
+    /// Import a boundary layer (wards, fee zones, conservation areas).
+    ImportAreas(AreaArgs),
+    /// Manage bearer tokens.
+    Token {
+        /// Token action.
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+}
+
+/// `serve` options.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "STREETCELL_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Serve asset data without a token.
+    #[arg(long)]
+    pub public_read: bool,
+    /// Load the bundled Trafford demo into an empty database and print tokens.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+/// `import` options.
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// The authority the assets belong to.
+    #[arg(long)]
+    pub authority: String,
+    /// A `.geojson`/`.json` or `.csv` file.
+    pub file: PathBuf,
+    /// One kind for every row.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Column holding each row's kind.
+    #[arg(long)]
+    pub kind_field: Option<String>,
+    /// Column holding the council's asset number.
+    #[arg(long)]
+    pub ref_field: Option<String>,
+    /// CSV column of longitude or easting.
+    #[arg(long)]
+    pub x_field: Option<String>,
+    /// CSV column of latitude or northing.
+    #[arg(long)]
+    pub y_field: Option<String>,
+    /// EPSG:4326 (lon/lat, default) or EPSG:27700 (British National Grid).
+    #[arg(long)]
+    pub crs: Option<String>,
+    /// Other field names: height_m:COLUMN,power_supply:COLUMN
+    #[arg(long)]
+    pub fields: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `import-areas` options.
+#[derive(Args, Debug)]
+pub struct AreaArgs {
+    /// The authority the areas belong to.
+    #[arg(long)]
+    pub authority: String,
+    /// ward, fee_zone or conservation_area.
+    #[arg(long)]
+    pub layer: String,
+    /// Property holding each area's name.
+    #[arg(long, default_value = "name")]
+    pub name_field: String,
+    /// A GeoJSON file of polygons.
+    pub file: PathBuf,
+}
+
+/// Token actions.
+#[derive(Subcommand, Debug)]
+pub enum TokenAction {
+    /// Create a token and print it (alone) on stdout.
+    Create {
+        /// admin, staff or operator.
+        #[arg(long)]
+        role: String,
+        /// Authority code (staff tokens).
+        #[arg(long)]
+        authority: Option<String>,
+        /// Organisation slug (operator tokens).
+        #[arg(long)]
+        organisation: Option<String>,
+        /// Who or what the token is for.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let store = Store::connect(&cli.database_url)
+        .await
+        .with_context(|| format!("opening database {}", redact(&cli.database_url)))?;
+    match cli.command {
+        Command::Serve(args) => serve(store, args).await,
+        Command::Import(args) => import_file(store, args).await,
+        Command::ImportAreas(args) => import_areas(store, args).await,
+        Command::Token {
+            action:
+                TokenAction::Create {
+                    role,
+                    authority,
+                    organisation,
+                    name,
+                },
+        } => {
+            let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+            validate_token_scope(role, authority.as_deref(), organisation.as_deref())
+                .map_err(anyhow::Error::msg)?;
+            let principal = match role {
+                Role::Admin => Principal::Admin,
+                Role::Staff => Principal::Staff {
+                    authority: authority.unwrap_or_default(),
+                },
+                Role::Operator => Principal::Operator {
+                    organisation: organisation.unwrap_or_default(),
+                },
+            };
+            let token = store.create_token(&principal, &name).await?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+/// Hides a password in a database URL for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
+        _ => url.to_string(),
+    }
+}
+
+async fn serve(store: Store, args: ServeArgs) -> anyhow::Result<()> {
+    let mut demo_tokens = None;
+    if args.demo {
+        demo_tokens = crate::demo::load_if_empty(&store).await?;
+    }
+    let register = Arc::new(Register::load(store).await?);
+    let settings = Settings {
+        public_read: args.public_read,
+        admin_token_hash: std::env::var("STREETCELL_ADMIN_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty())
+            .map(|t| hash_token(&t)),
+    };
+    let state = AppState::new(Arc::clone(&register), settings);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, assets = register.assets().snapshot().len(), "serving");
+    println!("Streetcell listening on http://{addr}/");
+    if let Some(tokens) = demo_tokens {
+        println!("Demo tokens (keep them; they are not shown again):");
+        for (role, token) in tokens {
+            println!("  {role:<28} {token}");
+        }
+        println!("Try: curl -H 'Authorization: Bearer <token>' 'http://{addr}/v1/assets/nearest?lon=-2.3522&lat=53.3881&k=5'");
+    }
+    // Pick up writes made by other processes (CLI imports, other replicas).
+    let poller = {
+        let register = Arc::clone(&register);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                if let Err(e) = register.catch_up().await {
+                    tracing::warn!(error = %e, "catching up with the change log failed");
+                }
+            }
+        })
+    };
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    poller.abort();
+    register.store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+fn is_csv(path: &Path) -> anyhow::Result<bool> {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("csv") => Ok(true),
+        Some("geojson") | Some("json") => Ok(false),
+        _ => bail!("{}: expected a .csv, .geojson or .json file", path.display()),
+    }
+}
+
+async fn import_file(store: Store, args: ImportArgs) -> anyhow::Result<()> {
+    if store.authority(&args.authority).await?.is_none() {
+        bail!("authority {:?} does not exist (create it first)", args.authority);
+    }
+    let csv = is_csv(&args.file)?;
+    let bytes = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let mapping = MappingParams {
+        kind: args.kind,
+        kind_field: args.kind_field,
+        ref_field: args.ref_field,
+        x_field: args.x_field,
+        y_field: args.y_field,
+        crs: args.crs,
+        fields: args.fields,
+    }
+    .into_mapping()
+    .map_err(anyhow::Error::msg)?;
+    let rows = if csv {
+        import::parse_csv(&bytes, &mapping)?
+    } else {
+        import::parse_geojson(&bytes, &mapping)?
+    };
+    let bar = ProgressBar::new(rows.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} importing [{bar:40}] {pos}/{len} rows ({per_sec}, {eta} left)")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    if args.json {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let report = import_rows(ImportTarget::Store(&store), &args.authority, rows, &|n| {
+        bar.set_position(n as u64)
+    })
+    .await?;
+    bar.finish_and_clear();
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!(
+            "{}: {} inserted, {} updated, {} rejected",
+            args.file.display(),
+            report.inserted,
+            report.updated,
+            report.rejected.len()
+        );
+        for r in report.rejected.iter().take(20) {
+            println!("  line {}: {}", r.line, r.reason);
+        }
+        if report.rejected.len() > 20 {
+            println!("  ... and {} more (use --json for all)", report.rejected.len() - 20);
+        }
+    }
+    Ok(())
+}
+
+async fn import_areas(store: Store, args: AreaArgs) -> anyhow::Result<()> {
+    let layer: AreaLayer = args.layer.parse().map_err(anyhow::Error::msg)?;
+    if store.authority(&args.authority).await?.is_none() {
+        bail!("authority {:?} does not exist (create it first)", args.authority);
+    }
+    let bytes = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let parsed = import::parse_areas_geojson(&bytes, &args.name_field)?;
+    let mut good = Vec::new();
+    for a in parsed {
+        match a.outcome {
+            Ok(area) => good.push(area),
+            Err(reason) => eprintln!("  feature {}: {reason}", a.line),
+        }
+    }
+    store.replace_areas(&args.authority, layer, &good).await?;
+    println!("{}: {} {} areas loaded", args.file.display(), good.len(), layer);
+    Ok(())
+}
+

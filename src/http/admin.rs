@@ -1,0 +1,122 @@
+//! Deployment administration: authorities, organisations, tokens.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::post;
+use axum::Router;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::auth::Caller;
+use super::{ApiError, ApiResult, AppState, Json};
+use crate::domain::access::{Principal, Role, validate_token_scope};
+use crate::domain::validate::Slug;
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/authorities", post(create_authority).get(list_authorities))
+        .route("/v1/organisations", post(create_organisation))
+        .route("/v1/tokens", post(create_token))
+}
+
+#[derive(Deserialize)]
+struct NewAuthority {
+    code: String,
+    name: String,
+}
+
+fn slug(field: &str, value: &str) -> ApiResult<Slug> {
+    Slug::parse(value).map_err(|m| ApiError::invalid(field, m))
+}
+
+fn name(value: &str) -> ApiResult<String> {
+    let v = value.trim();
+    if v.is_empty() || v.len() > 200 {
+        return Err(ApiError::invalid("name", "must be 1-200 characters"));
+    }
+    Ok(v.to_string())
+}
+
+async fn create_authority(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<NewAuthority>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require_admin()?;
+    let code = slug("code", &body.code)?;
+    let a = state
+        .register
+        .store
+        .create_authority(code.as_str(), &name(&body.name)?)
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(a)))
+}
+
+/// The councils using this deployment: public, like their published terms.
+async fn list_authorities(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
+    let all = state.register.store.authorities().await?;
+    Ok(axum::Json(json!({ "authorities": all })))
+}
+
+#[derive(Deserialize)]
+struct NewOrganisation {
+    slug: String,
+    name: String,
+}
+
+async fn create_organisation(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<NewOrganisation>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require_admin()?;
+    let s = slug("slug", &body.slug)?;
+    let o = state
+        .register
+        .store
+        .create_organisation(s.as_str(), &name(&body.name)?)
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(o)))
+}
+
+#[derive(Deserialize)]
+struct NewToken {
+    role: String,
+    authority: Option<String>,
+    organisation: Option<String>,
+    name: String,
+}
+
+async fn create_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<NewToken>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require_admin()?;
+    let role: Role = body.role.parse().map_err(|m: String| ApiError::invalid("role", m))?;
+    validate_token_scope(role, body.authority.as_deref(), body.organisation.as_deref())
+        .map_err(|m| ApiError::invalid("role", m))?;
+    let principal = match role {
+        Role::Admin => Principal::Admin,
+        Role::Staff => Principal::Staff {
+            authority: body.authority.unwrap_or_default(),
+        },
+        Role::Operator => Principal::Operator {
+            organisation: body.organisation.unwrap_or_default(),
+        },
+    };
+    let token = state
+        .register
+        .store
+        .create_token(&principal, &name(&body.name)?)
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::NotFound(what) => {
+                ApiError::invalid("scope", format!("{what} does not exist"))
+            }
+            other => other.into(),
+        })?;
+    Ok((StatusCode::CREATED, axum::Json(json!({ "token": token }))))
+}

@@ -1,0 +1,525 @@
+//! `/v1/assets`: list, fetch, nearest, spatial search, and edits.
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use geo::{Coord, Point, Rect};
+use serde::Deserialize;
+
+use super::auth::{Caller, Reader};
+use super::{ApiError, ApiResult, AppState, Encoded, Json, Query};
+use crate::domain::asset::{
+    AssetDetails, AssetKind, AssetStatus, InvalidField, PowerSupply, parse_date, validate_coordinates,
+};
+use crate::domain::criteria::{Criteria, parse_list};
+use crate::geojson_io::{
+    begin_collection, end_collection, erased::Member, parse_geometry, write_asset_feature,
+    write_f64,
+};
+use crate::index::Located;
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/assets", get(list))
+        .route("/v1/assets/nearest", get(nearest))
+        .route("/v1/assets/search", post(search))
+        .route(
+            "/v1/assets/{id}",
+            get(fetch).put(replace).patch(patch).delete(remove),
+        )
+        .route("/v1/authorities/{code}/assets", post(create))
+}
+
+/// Default and largest page sizes.
+pub const DEFAULT_LIMIT: usize = 100;
+/// Largest page a client may ask for; larger requests are clamped.
+pub const MAX_LIMIT: usize = 10_000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListParams {
+    bbox: Option<String>,
+    kind: Option<String>,
+    status: Option<String>,
+    power_supply: Option<String>,
+    authority: Option<String>,
+    ward: Option<String>,
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+/// Parses `minLon,minLat,maxLon,maxLat` into one or two rectangles (two
+/// when the box crosses the antimeridian, i.e. minLon > maxLon).
+pub fn parse_bbox(text: &str) -> Result<Vec<Rect<f64>>, ApiError> {
+    let nums: Vec<f64> = text
+        .split(',')
+        .map(|v| v.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| ApiError::BadRequest(format!("bbox {text:?} must be four numbers")))?;
+    let [x0, y0, x1, y1] = match nums[..] {
+        [a, b, c, d] => [a, b, c, d],
+        [a, b, _, c, d, _] => [a, b, c, d],
+        _ => {
+            return Err(ApiError::BadRequest(format!(
+                "bbox {text:?} must be minLon,minLat,maxLon,maxLat"
+            )));
+        }
+    };
+    let lon_ok = |v: f64| (-180.0..=180.0).contains(&v);
+    let lat_ok = |v: f64| (-90.0..=90.0).contains(&v);
+    if !(lon_ok(x0) && lon_ok(x1) && lat_ok(y0) && lat_ok(y1)) {
+        return Err(ApiError::invalid("bbox", "longitudes must be within ±180 and latitudes within ±90"));
+    }
+    if y0 > y1 {
+        return Err(ApiError::invalid("bbox", "minLat must not exceed maxLat"));
+    }
+    let rect = |a: f64, b: f64| Rect::new(Coord { x: a, y: y0 }, Coord { x: b, y: y1 });
+    Ok(if x0 <= x1 {
+        vec![rect(x0, x1)]
+    } else {
+        vec![rect(x0, 180.0), rect(-180.0, x1)]
+    })
+}
+
+fn criteria(
+    kind: Option<&str>,
+    status: Option<&str>,
+    power: Option<&str>,
+    authority: Option<&str>,
+    ward: Option<&str>,
+) -> ApiResult<Criteria> {
+    Ok(Criteria {
+        kinds: parse_list::<AssetKind>("kind", kind)?,
+        statuses: parse_list::<AssetStatus>("status", status)?,
+        power_supplies: parse_list::<PowerSupply>("power_supply", power)?,
+        authority: authority.map(str::to_string),
+        ward: ward.map(str::to_string),
+    })
+}
+
+/// `href` for the same request with `offset` replaced.
+fn page_href(uri: &Uri, offset: usize) -> String {
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .filter(|(k, _)| k != "offset")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    pairs.push(("offset".into(), offset.to_string()));
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    format!("{}?{}", uri.path(), query)
+}
+
+async fn list(
+    State(state): State<AppState>,
+    _reader: Reader,
+    uri: Uri,
+    Query(p): Query<ListParams>,
+) -> ApiResult<Encoded> {
+    let rects = p.bbox.as_deref().map(parse_bbox).transpose()?;
+    let c = criteria(
+        p.kind.as_deref(),
+        p.status.as_deref(),
+        p.power_supply.as_deref(),
+        p.authority.as_deref(),
+        p.ward.as_deref(),
+    )?;
+    let limit = p.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
+    let offset = p.offset.unwrap_or(0);
+    let snap = state.register.assets().snapshot();
+    let hits = snap.query(rects.as_deref(), |a| c.matches(a));
+    let page: Vec<&Located> = hits.iter().skip(offset).take(limit).map(|l| &***l).collect();
+
+    let mut links = vec![serde_json::json!({
+        "href": uri.to_string(), "rel": "self", "type": "application/geo+json"
+    })];
+    if offset + page.len() < hits.len() {
+        links.push(serde_json::json!({
+            "href": page_href(&uri, offset + limit), "rel": "next", "type": "application/geo+json"
+        }));
+    }
+    if offset > 0 {
+        links.push(serde_json::json!({
+            "href": page_href(&uri, offset.saturating_sub(limit)), "rel": "prev", "type": "application/geo+json"
+        }));
+    }
+    let links = serde_json::Value::Array(links);
+    let mut out = Vec::with_capacity(256 + page.len() * 400);
+    let matched = hits.len();
+    let returned = page.len();
+    begin_collection(
+        &mut out,
+        &[
+            ("numberMatched", &matched as &dyn Member),
+            ("numberReturned", &returned),
+            ("links", &links),
+        ],
+    );
+    for (i, l) in page.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_asset_feature(&mut out, &l.asset, &|c| c, |_| {});
+    }
+    end_collection(&mut out);
+    Ok(Encoded::geojson(out))
+}
+
+async fn fetch(
+    State(state): State<AppState>,
+    _reader: Reader,
+    Path(id): Path<String>,
+) -> ApiResult<Encoded> {
+    let snap = state.register.assets().snapshot();
+    let l = snap
+        .get(&id)
+        .ok_or_else(|| ApiError::NotFound(format!("asset {id:?} not found")))?;
+    let mut out = Vec::with_capacity(512);
+    write_asset_feature(&mut out, &l.asset, &|c| c, |_| {});
+    Ok(Encoded::geojson(out))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NearestParams {
+    lon: f64,
+    lat: f64,
+    k: Option<usize>,
+    kind: Option<String>,
+    status: Option<String>,
+    power_supply: Option<String>,
+    authority: Option<String>,
+    max_distance_m: Option<f64>,
+}
+
+/// Most neighbours one request may ask for.
+const MAX_K: usize = 1000;
+
+fn check_point(lon: f64, lat: f64) -> ApiResult<Point<f64>> {
+    let mut errors = Vec::new();
+    if !(lon.is_finite() && (-180.0..=180.0).contains(&lon)) {
+        errors.push(InvalidField::new("lon", "must be within -180..180"));
+    }
+    if !(lat.is_finite() && (-90.0..=90.0).contains(&lat)) {
+        errors.push(InvalidField::new("lat", "must be within -90..90"));
+    }
+    if errors.is_empty() {
+        Ok(Point::new(lon, lat))
+    } else {
+        Err(ApiError::Invalid(errors))
+    }
+}
+
+/// Writes hits with their distances as a FeatureCollection.
+fn distance_collection(hits: &[(&std::sync::Arc<Located>, f64)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256 + hits.len() * 420);
+    let n = hits.len();
+    begin_collection(
+        &mut out,
+        &[("numberMatched", &n as &dyn Member), ("numberReturned", &n)],
+    );
+    for (i, (l, d)) in hits.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_asset_feature(&mut out, &l.asset, &|c| c, |out| {
+            out.extend_from_slice(br#","distance_m":"#);
+            // Centimetres are as precise as a surveyed position gets.
+            write_f64(out, (d * 100.0).round() / 100.0);
+        });
+    }
+    end_collection(&mut out);
+    out
+}
+
+async fn nearest(
+    State(state): State<AppState>,
+    _reader: Reader,
+    Query(p): Query<NearestParams>,
+) -> ApiResult<Encoded> {
+    let point = check_point(p.lon, p.lat)?;
+    let k = p.k.unwrap_or(10);
+    if k == 0 || k > MAX_K {
+        return Err(ApiError::invalid("k", format!("must be 1..={MAX_K}")));
+    }
+    if let Some(m) = p.max_distance_m
+        && !(m.is_finite() && m >= 0.0)
+    {
+        return Err(ApiError::invalid("max_distance_m", "must be 0 or more"));
+    }
+    let c = criteria(
+        p.kind.as_deref(),
+        p.status.as_deref(),
+        p.power_supply.as_deref(),
+        p.authority.as_deref(),
+        None,
+    )?;
+    let snap = state.register.assets().snapshot();
+    let hits = snap.nearest(point, k, p.max_distance_m, |a| c.matches(a));
+    Ok(Encoded::geojson(distance_collection(&hits)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SearchBody {
+    geometry: serde_json::Value,
+    #[serde(default)]
+    buffer_m: f64,
+    kind: Option<String>,
+    status: Option<String>,
+    power_supply: Option<String>,
+    authority: Option<String>,
+}
+
+/// Largest buffer a search may ask for: a borough, not a country.
+const MAX_BUFFER_M: f64 = 50_000.0;
+
+async fn search(
+    State(state): State<AppState>,
+    _reader: Reader,
+    Json(body): Json<SearchBody>,
+) -> ApiResult<Encoded> {
+    let geometry = parse_geometry(&body.geometry)?;
+    validate_coordinates(&geometry)?;
+    if !(body.buffer_m.is_finite() && (0.0..=MAX_BUFFER_M).contains(&body.buffer_m)) {
+        return Err(ApiError::invalid(
+            "buffer_m",
+            format!("must be between 0 and {MAX_BUFFER_M}"),
+        ));
+    }
+    let c = criteria(
+        body.kind.as_deref(),
+        body.status.as_deref(),
+        body.power_supply.as_deref(),
+        body.authority.as_deref(),
+        None,
+    )?;
+    let snap = state.register.assets().snapshot();
+    let hits = snap.intersecting(&geometry, body.buffer_m, |a| c.matches(a));
+    Ok(Encoded::geojson(distance_collection(&hits)))
+}
+
+/// An asset as a client writes it: a GeoJSON Feature with the asset's own
+/// fields as properties. Derived fields that `GET` returns are accepted and
+/// ignored, so a client can edit what it fetched and send it back.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssetFeature {
+    #[serde(rename = "type")]
+    _type: Option<String>,
+    #[serde(rename = "id")]
+    _id: Option<serde_json::Value>,
+    geometry: serde_json::Value,
+    properties: AssetProperties,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssetProperties {
+    #[serde(rename = "ref")]
+    asset_ref: String,
+    kind: String,
+    height_m: Option<f64>,
+    power_supply: Option<String>,
+    capacity: Option<u32>,
+    load_rating_kg: Option<f64>,
+    last_inspected: Option<String>,
+    install_year: Option<i32>,
+    status: Option<String>,
+    listed: Option<bool>,
+    photo_url: Option<String>,
+    source_attributes: Option<BTreeMap<String, serde_json::Value>>,
+    // Derived or read-only: ignored on write.
+    #[serde(rename = "authority")]
+    _authority: Option<serde_json::Value>,
+    #[serde(rename = "ward")]
+    _ward: Option<serde_json::Value>,
+    #[serde(rename = "fee_zone")]
+    _fee_zone: Option<serde_json::Value>,
+    #[serde(rename = "in_conservation_area")]
+    _in_conservation_area: Option<serde_json::Value>,
+    #[serde(rename = "distance_m")]
+    _distance_m: Option<serde_json::Value>,
+}
+
+impl AssetFeature {
+    fn into_details(self) -> ApiResult<AssetDetails> {
+        fn parse<T>(field: &str, r: Result<T, crate::domain::asset::UnknownVariant>) -> Result<T, InvalidField> {
+            r.map_err(|e| InvalidField::new(field, e.to_string()))
+        }
+        let p = self.properties;
+        let details = AssetDetails {
+            asset_ref: p.asset_ref.trim().to_string(),
+            kind: parse("kind", p.kind.parse())?,
+            geometry: parse_geometry(&self.geometry)?,
+            height_m: p.height_m,
+            power_supply: match p.power_supply {
+                Some(s) => parse("power_supply", s.parse())?,
+                None => PowerSupply::None,
+            },
+            capacity: p.capacity.unwrap_or(1),
+            load_rating_kg: p.load_rating_kg,
+            last_inspected: p.last_inspected.as_deref().map(parse_date).transpose()?,
+            install_year: p.install_year,
+            status: match p.status {
+                Some(s) => parse("status", s.parse())?,
+                None => AssetStatus::Available,
+            },
+            listed: p.listed.unwrap_or(false),
+            photo_url: p.photo_url,
+            source_attributes: p.source_attributes.unwrap_or_default(),
+        };
+        details.validate()?;
+        Ok(details)
+    }
+}
+
+fn feature_from_value(v: serde_json::Value) -> ApiResult<AssetDetails> {
+    let f: AssetFeature = serde_json::from_value(v)
+        .map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    f.into_details()
+}
+
+fn written(state: &AppState, id: &str, status: StatusCode) -> ApiResult<Response> {
+    let snap = state.register.assets().snapshot();
+    let l = snap
+        .get(id)
+        .ok_or_else(|| ApiError::Internal(format!("asset {id} missing after write")))?;
+    let mut out = Vec::with_capacity(512);
+    write_asset_feature(&mut out, &l.asset, &|c| c, |_| {});
+    let mut r = Encoded {
+        status,
+        content_type: "application/geo+json",
+        body: out.into(),
+    }
+    .into_response();
+    if let Ok(loc) = format!("/v1/assets/{id}").parse() {
+        r.headers_mut().insert(header::LOCATION, loc);
+    }
+    Ok(r)
+}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+    Json(body): Json<serde_json::Value>,
+) -> ApiResult<Response> {
+    caller.require_authority(&code)?;
+    if state.register.store.authority(&code).await?.is_none() {
+        return Err(ApiError::NotFound(format!("authority {code:?} not found")));
+    }
+    let details = feature_from_value(body)?;
+    let snap = state.register.assets().snapshot();
+    let id = crate::store::asset_id(&code, &details.asset_ref);
+    if snap.get(&id).is_some() {
+        return Err(ApiError::Conflict(format!(
+            "asset ref {:?} already exists as {id}; PUT /v1/assets/{id} to replace it",
+            details.asset_ref
+        )));
+    }
+    let summary = state.register.upsert(&code, vec![details]).await?;
+    written(&state, &summary.ids[0], StatusCode::CREATED)
+}
+
+/// The authority that owns `id`, checking the caller may change it. A
+/// caller from elsewhere gets the same 403 whether or not the id exists.
+fn owned(state: &AppState, caller: &Caller, id: &str) -> ApiResult<(String, serde_json::Value)> {
+    let snap = state.register.assets().snapshot();
+    let Some(l) = snap.get(id) else {
+        return Err(ApiError::NotFound(format!("asset {id:?} not found")));
+    };
+    caller.require_authority(&l.asset.authority)?;
+    let mut out = Vec::new();
+    write_asset_feature(&mut out, &l.asset, &|c| c, |_| {});
+    let current = serde_json::from_slice(&out).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok((l.asset.authority.clone(), current))
+}
+
+async fn replace(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<serde_json::Value>,
+) -> ApiResult<Response> {
+    let (authority, _) = owned(&state, &caller, &id)?;
+    let details = feature_from_value(body)?;
+    state.register.update(&authority, &id, details).await?;
+    written(&state, &id, StatusCode::OK)
+}
+
+/// RFC 7396 JSON merge patch of a Feature: `properties` members replace
+/// (or, when null, clear) the current ones; a `geometry` replaces it.
+async fn patch(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<serde_json::Value>,
+) -> ApiResult<Response> {
+    let (authority, mut current) = owned(&state, &caller, &id)?;
+    if !body.is_object() {
+        return Err(ApiError::invalid("body", "a merge patch is a JSON object"));
+    }
+    merge_patch(&mut current, &body);
+    let details = feature_from_value(current)?;
+    state.register.update(&authority, &id, details).await?;
+    written(&state, &id, StatusCode::OK)
+}
+
+fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    use serde_json::Value;
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else if k == "geometry" {
+                    t.insert(k.clone(), v.clone());
+                } else {
+                    merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        (t, p) => *t = p.clone(),
+    }
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    owned(&state, &caller, &id)?;
+    if state.register.delete(&id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(format!("asset {id:?} not found")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bbox_across_the_antimeridian_splits_in_two() {
+        let r = parse_bbox("170,-10,-170,10").unwrap();
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].max().x, 180.0);
+        assert_eq!(r[1].min().x, -180.0);
+        assert!(matches!(parse_bbox("1,2,3"), Err(ApiError::BadRequest(_))));
+        assert!(matches!(parse_bbox("0,91,1,92"), Err(ApiError::Invalid(_))));
+    }
+
+    #[test]
+    fn merge_patch_follows_rfc_7396() {
+        let mut t = serde_json::json!({"a": "b", "c": {"d": "e", "f": "g"}});
+        merge_patch(&mut t, &serde_json::json!({"a": "z", "c": {"f": null}}));
+        assert_eq!(t, serde_json::json!({"a": "z", "c": {"d": "e"}}));
+    }
+}

@@ -1,0 +1,181 @@
+//! The one HTTP error type, rendered as RFC 9457 problem details.
+//!
+//! Every 4xx and 5xx the service sends has this shape, including the
+//! framework's own rejections (bad JSON, wrong content type, oversized
+//! body, unknown route), which are mapped here rather than left to axum's
+//! plain-text defaults. Database errors become a logged 500 whose body says
+//! nothing about the database.
+
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::domain::asset::InvalidField;
+use crate::store::StoreError;
+
+/// An error answered to an HTTP client.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request is malformed (syntax, unknown parameter...).
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: no valid bearer token.
+    #[error("a valid bearer token is required")]
+    Unauthorized,
+    /// 403: authenticated, but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: no such resource (or one whose existence is private).
+    #[error("{0}")]
+    NotFound(String),
+    /// 405: the resource exists but not with this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// 409: conflicts with existing data.
+    #[error("{0}")]
+    Conflict(String),
+    /// 413: body over the limit.
+    #[error("request body is too large (limit {0} bytes)")]
+    PayloadTooLarge(usize),
+    /// 415: body of a type this endpoint does not take.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 422: well-formed but invalid; names the offending fields.
+    #[error("{}", .0.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<InvalidField>),
+    /// 500: our fault; logged, never detailed to the client.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Result alias for handlers.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    /// 422 for one field.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError::Invalid(vec![InvalidField::new(field, message)])
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<InvalidField> for ApiError {
+    fn from(f: InvalidField) -> Self {
+        ApiError::Invalid(vec![f])
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => ApiError::Conflict(format!("{what} already exists")),
+            StoreError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        match r {
+            JsonRejection::JsonDataError(e) => ApiError::invalid("body", e.body_text()),
+            JsonRejection::JsonSyntaxError(e) => ApiError::BadRequest(e.body_text()),
+            JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
+                "expected a JSON body with Content-Type: application/json".into(),
+            ),
+            JsonRejection::BytesRejection(b) => bytes_rejection(b),
+            other => ApiError::BadRequest(other.body_text()),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        ApiError::BadRequest(r.body_text())
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(r: BytesRejection) -> Self {
+        bytes_rejection(r)
+    }
+}
+
+fn bytes_rejection(r: BytesRejection) -> ApiError {
+    if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge(crate::http::MAX_BODY)
+    } else {
+        ApiError::BadRequest(r.body_text())
+    }
+}
+
+/// The problem details document (RFC 9457).
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [InvalidField]>,
+}
+
+impl Serialize for InvalidField {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("InvalidField", 2)?;
+        st.serialize_field("field", &self.field)?;
+        st.serialize_field("message", &self.message)?;
+        st.end()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let detail = match &self {
+            ApiError::Internal(e) => {
+                tracing::error!(error = %e, "internal error");
+                "the server could not complete the request; it has been logged".to_string()
+            }
+            other => other.to_string(),
+        };
+        let problem = Problem {
+            kind: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            detail,
+            errors: match &self {
+                ApiError::Invalid(fields) => Some(fields),
+                _ => None,
+            },
+        };
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut resp = (status, body).into_response();
+        let h = resp.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if status == StatusCode::UNAUTHORIZED {
+            h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        resp
+    }
+}

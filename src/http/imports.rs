@@ -1,0 +1,226 @@
+//! Bulk loading: asset registers and boundary layers.
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, header};
+use axum::routing::post;
+use serde::Deserialize;
+
+use super::auth::{Caller, Reader};
+use super::{ApiError, ApiResult, AppState, Encoded, MAX_IMPORT_BODY, Query};
+use crate::domain::area::AreaLayer;
+use crate::domain::asset::AssetKind;
+use crate::geojson_io::{begin_collection, end_collection, write_geometry, write_int, write_str};
+use crate::import::{self, Mapping, SourceCrs};
+use crate::register::{ImportTarget, import_rows};
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/authorities/{code}/imports",
+            post(import_assets).layer(DefaultBodyLimit::max(MAX_IMPORT_BODY)),
+        )
+        .route(
+            "/v1/authorities/{code}/areas",
+            post(import_areas)
+                .get(list_areas)
+                .layer(DefaultBodyLimit::max(MAX_IMPORT_BODY)),
+        )
+}
+
+/// Import mapping options, as query parameters.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct MappingParams {
+    /// One kind for every row.
+    pub kind: Option<String>,
+    /// Column or property holding each row's kind.
+    pub kind_field: Option<String>,
+    /// Column or property holding the council's asset number.
+    pub ref_field: Option<String>,
+    /// CSV column of longitude or easting.
+    pub x_field: Option<String>,
+    /// CSV column of latitude or northing.
+    pub y_field: Option<String>,
+    /// `EPSG:4326` (default) or `EPSG:27700`.
+    pub crs: Option<String>,
+    /// Other field names: `height_m:COLUMN_HEIGHT,power_supply:SUPPLY`.
+    pub fields: Option<String>,
+}
+
+impl MappingParams {
+    /// Validates the options into a [`Mapping`].
+    pub fn into_mapping(self) -> Result<Mapping, crate::domain::asset::InvalidField> {
+        use crate::domain::asset::InvalidField;
+        let kind = self
+            .kind
+            .map(|k| k.parse::<AssetKind>())
+            .transpose()
+            .map_err(|e| InvalidField::new("kind", e.to_string()))?;
+        let crs = match self.crs.as_deref() {
+            None => SourceCrs::Wgs84,
+            Some(c) => c
+                .parse::<SourceCrs>()
+                .map_err(|e| InvalidField::new("crs", e.to_string()))?,
+        };
+        let mut fields = BTreeMap::new();
+        for pair in self.fields.iter().flat_map(|f| f.split(',')) {
+            let (ours, theirs) = pair.split_once(':').ok_or_else(|| {
+                InvalidField::new("fields", format!("{pair:?} is not our_field:source_column"))
+            })?;
+            fields.insert(ours.trim().to_string(), theirs.trim().to_string());
+        }
+        Ok(Mapping {
+            kind,
+            kind_field: self.kind_field,
+            ref_field: self.ref_field,
+            x_field: self.x_field,
+            y_field: self.y_field,
+            crs,
+            fields,
+        })
+    }
+}
+
+/// The body's format, from its `Content-Type`.
+fn is_csv(headers: &HeaderMap) -> ApiResult<bool> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match ct.as_str() {
+        "text/csv" => Ok(true),
+        "application/geo+json" | "application/json" => Ok(false),
+        _ => Err(ApiError::UnsupportedMediaType(format!(
+            "send the register as application/geo+json or text/csv, not {ct:?}"
+        ))),
+    }
+}
+
+async fn known_authority(state: &AppState, caller: &Caller, code: &str) -> ApiResult<()> {
+    caller.require_authority(code)?;
+    if state.register.store.authority(code).await?.is_none() {
+        return Err(ApiError::NotFound(format!("authority {code:?} not found")));
+    }
+    Ok(())
+}
+
+async fn import_assets(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+    Query(params): Query<MappingParams>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<axum::Json<crate::register::ImportReport>> {
+    known_authority(&state, &caller, &code).await?;
+    let mapping = params.into_mapping()?;
+    let csv = is_csv(&headers)?;
+    let rows = tokio::task::block_in_place(|| {
+        if csv {
+            import::parse_csv(&body, &mapping)
+        } else {
+            import::parse_geojson(&body, &mapping)
+        }
+    })
+    .map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    let report = import_rows(ImportTarget::Register(&state.register), &code, rows, &|_| {}).await?;
+    Ok(axum::Json(report))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AreaParams {
+    layer: String,
+    name_field: Option<String>,
+}
+
+async fn import_areas(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+    Query(params): Query<AreaParams>,
+    body: Bytes,
+) -> ApiResult<axum::Json<serde_json::Value>> {
+    known_authority(&state, &caller, &code).await?;
+    let layer: AreaLayer = params
+        .layer
+        .parse()
+        .map_err(|m: String| ApiError::invalid("layer", m))?;
+    let name_field = params.name_field.as_deref().unwrap_or("name");
+    let parsed = import::parse_areas_geojson(&body, name_field)
+        .map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    let mut good = Vec::new();
+    let mut rejected = Vec::new();
+    for a in parsed {
+        match a.outcome {
+            Ok(area) => good.push(area),
+            Err(reason) => rejected.push(serde_json::json!({"line": a.line, "reason": reason})),
+        }
+    }
+    state.register.replace_areas(&code, layer, &good).await?;
+    Ok(axum::Json(serde_json::json!({
+        "layer": layer.as_str(),
+        "loaded": good.len(),
+        "rejected": rejected,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LayerParams {
+    layer: Option<String>,
+}
+
+/// An authority's boundary polygons as GeoJSON.
+async fn list_areas(
+    State(state): State<AppState>,
+    _reader: Reader,
+    Path(code): Path<String>,
+    Query(params): Query<LayerParams>,
+) -> ApiResult<Encoded> {
+    let layer = params
+        .layer
+        .map(|l| l.parse::<AreaLayer>())
+        .transpose()
+        .map_err(|m| ApiError::invalid("layer", m))?;
+    let areas = state.register.areas();
+    let chosen: Vec<_> = areas
+        .areas()
+        .iter()
+        .filter(|a| a.authority == code && layer.is_none_or(|l| l == a.layer))
+        .collect();
+    let mut out = Vec::new();
+    let n = chosen.len();
+    begin_collection(
+        &mut out,
+        &[("numberMatched", &n as &dyn crate::geojson_io::erased::Member), ("numberReturned", &n)],
+    );
+    for (i, a) in chosen.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(br#"{"type":"Feature","id":"#);
+        write_int(&mut out, a.id);
+        out.extend_from_slice(br#","geometry":"#);
+        write_geometry(&mut out, &geo::Geometry::MultiPolygon(a.geometry.clone()), &|c| c);
+        out.extend_from_slice(br#","properties":{"authority":"#);
+        write_str(&mut out, &a.authority);
+        out.extend_from_slice(br#","layer":"#);
+        write_str(&mut out, a.layer.as_str());
+        out.extend_from_slice(br#","name":"#);
+        write_str(&mut out, &a.name);
+        out.extend_from_slice(b"}}");
+    }
+    end_collection(&mut out);
+    Ok(Encoded::geojson(out))
+}

@@ -1,0 +1,142 @@
+//! The HTTP API: one module per resource, each with its own `router()`.
+//!
+//! [`app`] assembles them into one `Router` over an [`AppState`], so tests
+//! drive the whole service without a network listener.
+
+pub mod admin;
+pub mod assets;
+pub mod auth;
+pub mod error;
+pub mod imports;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
+use axum::http::{HeaderValue, StatusCode, header, request::Parts};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Router, body::Bytes};
+use serde::de::DeserializeOwned;
+use tower_http::trace::TraceLayer;
+
+use crate::register::Register;
+pub use error::{ApiError, ApiResult};
+
+/// Largest JSON body accepted (imports have their own, larger limit).
+pub const MAX_BODY: usize = 2 * 1024 * 1024;
+/// Largest import body accepted.
+pub const MAX_IMPORT_BODY: usize = 256 * 1024 * 1024;
+
+/// Settings that shape request handling.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Read asset data without a token.
+    pub public_read: bool,
+    /// Hash of the bootstrap admin token (`STREETCELL_ADMIN_TOKEN`).
+    pub admin_token_hash: Option<String>,
+}
+
+/// Shared state of every handler: cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Database and indexes.
+    pub register: Arc<Register>,
+    /// Request-handling settings.
+    pub settings: Arc<Settings>,
+    /// Token look-ups recently answered.
+    pub tokens: Arc<auth::TokenCache>,
+}
+
+impl AppState {
+    /// State over a loaded register.
+    pub fn new(register: Arc<Register>, settings: Settings) -> AppState {
+        AppState {
+            register,
+            settings: Arc::new(settings),
+            tokens: Arc::new(auth::TokenCache::default()),
+        }
+    }
+}
+
+/// The whole HTTP service.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(admin::router())
+        .merge(assets::router())
+        .merge(imports::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> ApiResult<Response> {
+    state.register.store.ping().await?;
+    let n = state.register.assets().snapshot().len();
+    Ok(axum::Json(serde_json::json!({"status": "ok", "assets": n})).into_response())
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such resource".into())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+/// `Json` whose rejections are problem+json.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::Json(v) = axum::Json::<T>::from_request(req, state).await?;
+        Ok(Json(v))
+    }
+}
+
+/// `Query` whose rejections are problem+json.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Query(v) =
+            axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        Ok(Query(v))
+    }
+}
+
+/// A response body already encoded, with its media type.
+pub struct Encoded {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// `Content-Type`.
+    pub content_type: &'static str,
+    /// The body.
+    pub body: Bytes,
+}
+
+impl Encoded {
+    /// A 200 GeoJSON body.
+    pub fn geojson(body: Vec<u8>) -> Encoded {
+        Encoded {
+            status: StatusCode::OK,
+            content_type: "application/geo+json",
+            body: body.into(),
+        }
+    }
+}
+
+impl IntoResponse for Encoded {
+    fn into_response(self) -> Response {
+        let mut r = (self.status, self.body).into_response();
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(self.content_type),
+        );
+        r
+    }
+}

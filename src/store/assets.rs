@@ -1,0 +1,340 @@
+//! Assets and boundary layers.
+
+use std::collections::BTreeMap;
+
+use geo::{Geometry, MultiPolygon};
+use sha2::{Digest, Sha256};
+use sqlx::{Any, FromRow, Transaction};
+
+use super::{Store, StoreError, StoreResult, conflict, now, parse_stored};
+use crate::domain::area::{Area, AreaLayer};
+use crate::domain::asset::{AssetDetails, format_date, parse_date};
+use crate::geojson_io::{geometry_json, parse_geometry_text};
+
+/// What an upsert did to one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpsertOutcome {
+    /// A new asset.
+    Inserted,
+    /// An existing asset (same authority and ref) was replaced.
+    Updated,
+}
+
+/// The id a new asset gets: the authority code and a hash of its ref, so
+/// re-importing the same register finds the same ids.
+pub fn asset_id(authority: &str, asset_ref: &str) -> String {
+    let digest = Sha256::digest(format!("{authority}\0{asset_ref}").as_bytes());
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{authority}-{hex}")
+}
+
+#[derive(FromRow)]
+struct AssetRow {
+    id: String,
+    authority: String,
+    #[sqlx(rename = "ref")]
+    asset_ref: String,
+    kind: String,
+    geometry: String,
+    height_m: Option<f64>,
+    power_supply: String,
+    capacity: i64,
+    load_rating_kg: Option<f64>,
+    last_inspected: Option<String>,
+    install_year: Option<i64>,
+    status: String,
+    listed: i64,
+    photo_url: Option<String>,
+    source_attributes: String,
+}
+
+impl AssetRow {
+    fn into_details(self) -> StoreResult<(String, String, AssetDetails)> {
+        let corrupt = |what: &str, e: String| StoreError::Corrupt(format!("asset {}: {what}: {e}", self.id));
+        let geometry = parse_geometry_text(&self.geometry).map_err(|e| corrupt("geometry", e))?;
+        let last_inspected = match &self.last_inspected {
+            Some(d) => Some(parse_date(d).map_err(|e| corrupt("last_inspected", e.to_string()))?),
+            None => None,
+        };
+        let source_attributes: BTreeMap<String, serde_json::Value> =
+            serde_json::from_str(&self.source_attributes)
+                .map_err(|e| corrupt("source_attributes", e.to_string()))?;
+        let details = AssetDetails {
+            asset_ref: self.asset_ref,
+            kind: parse_stored("kind", &self.kind)?,
+            geometry,
+            height_m: self.height_m,
+            power_supply: parse_stored("power_supply", &self.power_supply)?,
+            capacity: u32::try_from(self.capacity).unwrap_or(1),
+            load_rating_kg: self.load_rating_kg,
+            last_inspected,
+            install_year: self.install_year.and_then(|y| i32::try_from(y).ok()),
+            status: parse_stored("status", &self.status)?,
+            listed: self.listed != 0,
+            photo_url: self.photo_url,
+            source_attributes,
+        };
+        Ok((self.id, self.authority, details))
+    }
+}
+
+/// The columns [`AssetRow`] reads, as a literal so queries stay `&'static str`.
+macro_rules! asset_columns {
+    () => {
+        "id, authority, ref, kind, geometry, height_m, power_supply, capacity, \
+         load_rating_kg, last_inspected, install_year, status, listed, photo_url, \
+         source_attributes"
+    };
+}
+
+#[derive(FromRow)]
+struct AreaRow {
+    id: i64,
+    authority: String,
+    layer: String,
+    name: String,
+    geometry: String,
+}
+
+impl Store {
+    /// Every asset as `(id, authority, details)`, in id order.
+    pub async fn all_assets(&self) -> StoreResult<Vec<(String, String, AssetDetails)>> {
+        let rows: Vec<AssetRow> =
+            sqlx::query_as(concat!("SELECT ", asset_columns!(), " FROM assets ORDER BY id"))
+                .fetch_all(&self.read)
+                .await?;
+        rows.into_iter().map(AssetRow::into_details).collect()
+    }
+
+    /// Some assets by id (for patching the index after another replica's writes).
+    pub async fn assets_by_id(
+        &self,
+        ids: &[String],
+    ) -> StoreResult<Vec<(String, String, AssetDetails)>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let row: Option<AssetRow> =
+                sqlx::query_as(concat!("SELECT ", asset_columns!(), " FROM assets WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.read)
+                    .await?;
+            if let Some(r) = row {
+                out.push(r.into_details()?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Inserts or replaces assets of one authority, keyed by their ref, in
+    /// one transaction. Returns each row's id and what happened.
+    pub async fn upsert_assets(
+        &self,
+        authority: &str,
+        rows: &[AssetDetails],
+    ) -> StoreResult<Vec<(String, UpsertOutcome)>> {
+        let mut tx = self.write.begin().await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for d in rows {
+            out.push(upsert_one(&mut tx, authority, d).await?);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Replaces the asset `id` (which must belong to `authority`) with
+    /// `details`. A changed ref that another asset holds is a conflict.
+    pub async fn update_asset(
+        &self,
+        authority: &str,
+        id: &str,
+        d: &AssetDetails,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        let done = sqlx::query(
+            "UPDATE assets SET ref = $3, kind = $4, geometry = $5, height_m = $6, \
+             power_supply = $7, capacity = $8, load_rating_kg = $9, last_inspected = $10, \
+             install_year = $11, status = $12, listed = $13, photo_url = $14, \
+             source_attributes = $15, updated_at = $16, revision = revision + 1 \
+             WHERE id = $1 AND authority = $2",
+        )
+        .bind(id)
+        .bind(authority)
+        .bind(&d.asset_ref)
+        .bind(d.kind.as_str())
+        .bind(geometry_json(&d.geometry))
+        .bind(d.height_m)
+        .bind(d.power_supply.as_str())
+        .bind(i64::from(d.capacity))
+        .bind(d.load_rating_kg)
+        .bind(d.last_inspected.map(format_date))
+        .bind(d.install_year.map(i64::from))
+        .bind(d.status.as_str())
+        .bind(i64::from(d.listed))
+        .bind(d.photo_url.as_deref())
+        .bind(source_json(d))
+        .bind(now())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict(e, || format!("ref {:?}", d.asset_ref)))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("asset {id:?}")));
+        }
+        record_change(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes an asset; false when there was none.
+    pub async fn delete_asset(&self, id: &str) -> StoreResult<bool> {
+        let mut tx = self.write.begin().await?;
+        let done = sqlx::query("DELETE FROM assets WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() > 0 {
+            record_change(&mut tx, id).await?;
+        }
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The newest change sequence number (0 when none).
+    pub async fn last_change(&self) -> StoreResult<i64> {
+        let (seq,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM asset_changes")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(seq.unwrap_or(0))
+    }
+
+    /// Asset ids changed after `seq`, with the newest sequence number seen.
+    pub async fn changes_since(&self, seq: i64) -> StoreResult<(Vec<String>, i64)> {
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT seq, asset_id FROM asset_changes WHERE seq > $1 ORDER BY seq LIMIT 10000",
+        )
+        .bind(seq)
+        .fetch_all(&self.read)
+        .await?;
+        let last = rows.last().map_or(seq, |r| r.0);
+        let mut ids: Vec<String> = rows.into_iter().map(|r| r.1).collect();
+        ids.sort();
+        ids.dedup();
+        Ok((ids, last))
+    }
+
+    /// Every boundary polygon of every authority.
+    pub async fn all_areas(&self) -> StoreResult<Vec<Area>> {
+        let rows: Vec<AreaRow> = sqlx::query_as(
+            "SELECT id, authority, layer, name, geometry FROM areas ORDER BY id",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let geometry = match parse_geometry_text(&r.geometry) {
+                    Ok(Geometry::MultiPolygon(m)) => m,
+                    Ok(Geometry::Polygon(p)) => MultiPolygon(vec![p]),
+                    Ok(_) | Err(_) => {
+                        return Err(StoreError::Corrupt(format!("area {} geometry", r.id)));
+                    }
+                };
+                Ok(Area {
+                    id: r.id,
+                    authority: r.authority,
+                    layer: parse_stored("layer", &r.layer)?,
+                    name: r.name,
+                    geometry,
+                })
+            })
+            .collect()
+    }
+
+    /// Replaces one boundary layer of an authority with `areas`, atomically.
+    pub async fn replace_areas(
+        &self,
+        authority: &str,
+        layer: AreaLayer,
+        areas: &[(String, MultiPolygon<f64>)],
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query("DELETE FROM areas WHERE authority = $1 AND layer = $2")
+            .bind(authority)
+            .bind(layer.as_str())
+            .execute(&mut *tx)
+            .await?;
+        for (name, geometry) in areas {
+            sqlx::query(
+                "INSERT INTO areas (authority, layer, name, geometry) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(authority)
+            .bind(layer.as_str())
+            .bind(name)
+            .bind(geometry_json(&Geometry::MultiPolygon(geometry.clone())))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| conflict(e, || format!("authority {authority:?}")))?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn source_json(d: &AssetDetails) -> String {
+    serde_json::to_string(&d.source_attributes).unwrap_or_else(|_| "{}".into())
+}
+
+async fn upsert_one(
+    tx: &mut Transaction<'static, Any>,
+    authority: &str,
+    d: &AssetDetails,
+) -> StoreResult<(String, UpsertOutcome)> {
+    let stamp = now();
+    let (id, revision): (String, i64) = sqlx::query_as(
+        "INSERT INTO assets (id, authority, ref, kind, geometry, height_m, power_supply, \
+         capacity, load_rating_kg, last_inspected, install_year, status, listed, photo_url, \
+         source_attributes, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16) \
+         ON CONFLICT (authority, ref) DO UPDATE SET kind = excluded.kind, \
+         geometry = excluded.geometry, height_m = excluded.height_m, \
+         power_supply = excluded.power_supply, capacity = excluded.capacity, \
+         load_rating_kg = excluded.load_rating_kg, last_inspected = excluded.last_inspected, \
+         install_year = excluded.install_year, status = excluded.status, \
+         listed = excluded.listed, photo_url = excluded.photo_url, \
+         source_attributes = excluded.source_attributes, updated_at = excluded.updated_at, \
+         revision = assets.revision + 1 \
+         RETURNING id, revision",
+    )
+    .bind(asset_id(authority, &d.asset_ref))
+    .bind(authority)
+    .bind(&d.asset_ref)
+    .bind(d.kind.as_str())
+    .bind(geometry_json(&d.geometry))
+    .bind(d.height_m)
+    .bind(d.power_supply.as_str())
+    .bind(i64::from(d.capacity))
+    .bind(d.load_rating_kg)
+    .bind(d.last_inspected.map(format_date))
+    .bind(d.install_year.map(i64::from))
+    .bind(d.status.as_str())
+    .bind(i64::from(d.listed))
+    .bind(d.photo_url.as_deref())
+    .bind(source_json(d))
+    .bind(stamp)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(|e| conflict(e, || format!("authority {authority:?}")))?;
+    record_change(tx, &id).await?;
+    let outcome = if revision == 1 {
+        UpsertOutcome::Inserted
+    } else {
+        UpsertOutcome::Updated
+    };
+    Ok((id, outcome))
+}
+
+async fn record_change(tx: &mut Transaction<'static, Any>, id: &str) -> StoreResult<()> {
+    sqlx::query("INSERT INTO asset_changes (asset_id) VALUES ($1)")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,256 @@
+//! `spawn_app()` and friends: a real server on port 0 over a fresh database.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use streetcell::http::{AppState, Settings, app};
+use streetcell::register::Register;
+use streetcell::store::{Store, hash_token};
+
+/// The bootstrap admin token every test server accepts.
+pub const ADMIN: &str = "test-admin-token";
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    /// A temporary SQLite file.
+    Sqlite,
+    /// A fresh database on the server named by `STREETCELL_TEST_POSTGRES`.
+    Postgres,
+}
+
+/// A running test server.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// Database URL (to restart on the same data).
+    pub db_url: String,
+    /// The loaded register (for direct checks).
+    pub register: Arc<Register>,
+    /// HTTP client.
+    pub client: reqwest::Client,
+    server: tokio::task::JoinHandle<()>,
+    _dir: Option<Arc<tempfile::TempDir>>,
+}
+
+/// A fresh, empty database URL for `db`, or `None` (and a note) when that
+/// backend is not available here.
+pub async fn fresh_database(db: Db) -> Option<(String, Option<Arc<tempfile::TempDir>>)> {
+    match db {
+        Db::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}/test.db", dir.path().display());
+            Some((url, Some(Arc::new(dir))))
+        }
+        Db::Postgres => {
+            let Ok(server) = std::env::var("STREETCELL_TEST_POSTGRES") else {
+                eprintln!("skipped on PostgreSQL: STREETCELL_TEST_POSTGRES is not set");
+                return None;
+            };
+            use sqlx::Connection;
+            sqlx::any::install_default_drivers();
+            let name = format!("streetcell_test_{}", rand_suffix());
+            let mut conn = sqlx::AnyConnection::connect(&server)
+                .await
+                .expect("connect to STREETCELL_TEST_POSTGRES");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut conn)
+                .await
+                .expect("create test database");
+            let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
+            Some((format!("{base}/{name}"), None))
+        }
+    }
+}
+
+fn rand_suffix() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos();
+    format!("{}_{}", std::process::id(), nanos % 1_000_000_000_000)
+}
+
+/// Starts the service on a fresh database, or `None` when `db` is not
+/// available here.
+pub async fn spawn_app(db: Db) -> Option<TestApp> {
+    let (url, dir) = fresh_database(db).await?;
+    Some(start(url, dir, false).await)
+}
+
+/// Starts the service over an existing database URL.
+pub async fn start(url: String, dir: Option<Arc<tempfile::TempDir>>, public_read: bool) -> TestApp {
+    let store = Store::connect(&url).await.expect("database");
+    let register = Arc::new(Register::load(store).await.expect("load register"));
+    let settings = Settings {
+        public_read,
+        admin_token_hash: Some(hash_token(ADMIN)),
+    };
+    let state = AppState::new(Arc::clone(&register), settings);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind port 0");
+    let addr: SocketAddr = listener.local_addr().expect("address");
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app(state)).await.expect("serve");
+    });
+    TestApp {
+        base: format!("http://{addr}"),
+        db_url: url,
+        register,
+        client: reqwest::Client::new(),
+        server,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    /// Stops this server and starts another over the same database.
+    pub async fn restart(self) -> TestApp {
+        self.server.abort();
+        let _ = self.server.await;
+        self.register.store.close().await;
+        start(self.db_url.clone(), self._dir.clone(), false).await
+    }
+
+    /// Full URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// GET with a token; returns status and JSON body.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, serde_json::Value) {
+        let mut req = self.client.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        send(req).await
+    }
+
+    /// Sends `body` as JSON with `method`; returns status and JSON body.
+    pub async fn json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let mut req = self.client.request(method, self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        send(req).await
+    }
+
+    /// POSTs raw bytes with a content type.
+    pub async fn post_bytes(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (u16, serde_json::Value) {
+        let mut req = self
+            .client
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        send(req).await
+    }
+
+    /// Creates an authority, returning a staff token for it.
+    pub async fn authority(&self, code: &str) -> String {
+        let (s, b) = self
+            .json(
+                reqwest::Method::POST,
+                "/v1/authorities",
+                Some(ADMIN),
+                &serde_json::json!({"code": code, "name": format!("{code} council")}),
+            )
+            .await;
+        assert_eq!(s, 201, "{b}");
+        self.token("staff", Some(code), None).await
+    }
+
+    /// Creates an organisation, returning an operator token for it.
+    pub async fn organisation(&self, slug: &str) -> String {
+        let (s, b) = self
+            .json(
+                reqwest::Method::POST,
+                "/v1/organisations",
+                Some(ADMIN),
+                &serde_json::json!({"slug": slug, "name": slug}),
+            )
+            .await;
+        assert_eq!(s, 201, "{b}");
+        self.token("operator", None, Some(slug)).await
+    }
+
+    /// Issues a token through the API.
+    pub async fn token(&self, role: &str, authority: Option<&str>, organisation: Option<&str>) -> String {
+        let (s, b) = self
+            .json(
+                reqwest::Method::POST,
+                "/v1/tokens",
+                Some(ADMIN),
+                &serde_json::json!({"role": role, "authority": authority, "organisation": organisation, "name": "test"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{b}");
+        b["token"].as_str().expect("token").to_string()
+    }
+}
+
+async fn send(req: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
+    let resp = req.send().await.expect("request");
+    let status = resp.status().as_u16();
+    let bytes = resp.bytes().await.expect("body");
+    let body = if bytes.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+            serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned())
+        })
+    };
+    (status, body)
+}
+
+/// Path to a file of the shared Trafford open data, if this checkout has it.
+pub fn shared_data(rel: &str) -> Option<std::path::PathBuf> {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data")
+        .join(rel);
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("skipped: {} is not available", p.display());
+        None
+    }
+}
+
+/// Declares a test that runs once per database backend.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                if let Some(app) = $crate::helpers::spawn_app($crate::helpers::Db::Sqlite).await {
+                    ($body)(app).await;
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = $crate::helpers::spawn_app($crate::helpers::Db::Postgres).await {
+                    ($body)(app).await;
+                }
+            }
+        }
+    };
+}

@@ -1,0 +1,5 @@
+//! HTTP API tests: the real service on a real port over a fresh database,
+//! once on SQLite and once on PostgreSQL (when `STREETCELL_TEST_POSTGRES`
+//! is set).
+
+mod helpers;
