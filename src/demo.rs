@@ -16,6 +16,10 @@ const ASSETS: &[u8] = include_bytes!("../data/demo/assets.geojson");
 const WARDS: &[u8] = include_bytes!("../data/demo/wards.geojson");
 const FEE_ZONES: &[u8] = include_bytes!("../data/demo/fee_zones.geojson");
 const CONSERVATION: &[u8] = include_bytes!("../data/demo/conservation_areas.geojson");
+/// An illustrative schedule in the shape of the issue's example (not
+/// Trafford's real terms): zones `central` and `suburban` match the demo's
+/// synthetic fee zones.
+const FEE_SCHEDULE: &str = include_str!("../data/demo/fee_schedule.json");
 
 /// Loads the demo into an empty database, then (empty or not, as long as
 /// the demo authority exists) issues a fresh token per role and returns
@@ -64,6 +68,9 @@ pub async fn load(store: &Store) -> anyhow::Result<()> {
             .collect();
         store.replace_areas(AUTHORITY, layer, &areas).await?;
     }
+    let schedule: crate::domain::fees::FeeSchedule = serde_json::from_str(FEE_SCHEDULE)?;
+    crate::domain::fees::validate(&schedule).map_err(anyhow::Error::msg)?;
+    store.publish_fee_schedule(AUTHORITY, &schedule).await?;
     let rows = import::parse_geojson(ASSETS, &Mapping::default())?;
     let report = import_rows(ImportTarget::Store(store), AUTHORITY, rows, &|_| {}).await?;
     eprintln!(

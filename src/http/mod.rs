@@ -7,6 +7,7 @@ pub mod admin;
 pub mod assets;
 pub mod auth;
 pub mod error;
+pub mod fees;
 pub mod imports;
 
 use std::sync::Arc;
@@ -65,6 +66,7 @@ pub fn app(state: AppState) -> Router {
         .merge(admin::router())
         .merge(assets::router())
         .merge(imports::router())
+        .merge(fees::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -11,6 +11,7 @@
 //! of failing with `SQLITE_BUSY` when a read transaction tries to upgrade.
 
 mod assets;
+mod fees;
 mod identity;
 
 use std::str::FromStr;
@@ -20,6 +21,7 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
 pub use assets::{UpsertOutcome, asset_id};
+pub use fees::{PublishedSchedule, in_effect};
 pub use identity::{Authority, Organisation, generate_token, hash_token};
 
 /// Which database a store talks to.

@@ -3,3 +3,7 @@
 //! is set).
 
 mod helpers;
+mod fees;
+mod access;
+mod errors;
+mod bng;

@@ -1,0 +1,137 @@
+//! Published fee schedules and quotes.
+//!
+//! Terms are public (no token), so operators can see prices before they
+//! ask; publishing a new version takes staff of that council or admin.
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::auth::Caller;
+use super::{ApiError, ApiResult, AppState, Json};
+use crate::domain::asset::InvalidField;
+use crate::domain::fees::{self, FeeSchedule, QuoteSite, QuoteTerms};
+use crate::store::{PublishedSchedule, in_effect};
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/authorities/{code}/fee-schedule",
+            get(current).put(publish),
+        )
+        .route("/v1/authorities/{code}/fee-schedule/history", get(history))
+        .route("/v1/quotes", post(quote))
+}
+
+fn today() -> time::Date {
+    time::OffsetDateTime::now_utc().date()
+}
+
+/// A published version as JSON: the document plus who, which and when.
+fn published_json(p: &PublishedSchedule) -> ApiResult<Value> {
+    let mut v = serde_json::to_value(&p.schedule).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if let Value::Object(m) = &mut v {
+        m.insert("authority".into(), json!(p.authority));
+        m.insert("version".into(), json!(p.version));
+        m.insert("published_at".into(), json!(p.published_at));
+    }
+    Ok(v)
+}
+
+async fn known_authority(state: &AppState, code: &str) -> ApiResult<()> {
+    if state.register.store.authority(code).await?.is_none() {
+        return Err(ApiError::NotFound(format!("authority {code:?} not found")));
+    }
+    Ok(())
+}
+
+/// The schedule in effect today, or, before the first one takes effect,
+/// the first one published.
+async fn current(State(state): State<AppState>, Path(code): Path<String>) -> ApiResult<impl IntoResponse> {
+    known_authority(&state, &code).await?;
+    let history = state.register.store.fee_schedule_history(&code).await?;
+    let chosen = in_effect(&history, today())
+        .or_else(|| history.iter().min_by_key(|p| p.schedule.effective_from))
+        .ok_or_else(|| ApiError::NotFound(format!("authority {code:?} has not published a fee schedule")))?;
+    Ok(axum::Json(published_json(chosen)?))
+}
+
+async fn history(State(state): State<AppState>, Path(code): Path<String>) -> ApiResult<impl IntoResponse> {
+    known_authority(&state, &code).await?;
+    let history = state.register.store.fee_schedule_history(&code).await?;
+    let versions = history.iter().map(published_json).collect::<ApiResult<Vec<_>>>()?;
+    Ok(axum::Json(json!({ "authority": code, "versions": versions })))
+}
+
+async fn publish(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+    Json(body): Json<Value>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require_authority(&code)?;
+    known_authority(&state, &code).await?;
+    let schedule: FeeSchedule = serde_json::from_value(body)
+        .map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    fees::validate(&schedule)?;
+    let published = state.register.store.publish_fee_schedule(&code, &schedule).await?;
+    Ok((StatusCode::CREATED, axum::Json(published_json(&published)?)))
+}
+
+#[derive(Deserialize)]
+struct QuoteRequest {
+    assets: Vec<String>,
+    #[serde(flatten)]
+    terms: Value,
+}
+
+/// Itemised quotes, one per council whose assets were named, each priced
+/// on the schedule in effect on the start date.
+async fn quote(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Json(body): Json<QuoteRequest>,
+) -> ApiResult<impl IntoResponse> {
+    let terms: QuoteTerms = serde_json::from_value(body.terms)
+        .map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    terms.validate()?;
+    if body.assets.is_empty() {
+        return Err(ApiError::invalid("assets", "name at least one asset"));
+    }
+    let snap = state.register.assets().snapshot();
+    let mut by_authority: BTreeMap<String, Vec<QuoteSite>> = BTreeMap::new();
+    let mut unknown = Vec::new();
+    for (i, id) in body.assets.iter().enumerate() {
+        match snap.get(id) {
+            // No agreements are recorded yet, so no site counts as shared.
+            Some(l) => by_authority
+                .entry(l.asset.authority.clone())
+                .or_default()
+                .push(QuoteSite::from_asset(&l.asset, false)),
+            None => unknown.push(InvalidField::new(format!("assets[{i}]"), format!("no asset {id:?}"))),
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(ApiError::Invalid(unknown));
+    }
+    let mut quotes = Vec::new();
+    for (authority, sites) in by_authority {
+        let history = state.register.store.fee_schedule_history(&authority).await?;
+        let Some(p) = in_effect(&history, terms.start) else {
+            return Err(ApiError::invalid(
+                "start",
+                format!("authority {authority:?} has no fee schedule in effect on {}", terms.start),
+            ));
+        };
+        let q = fees::quote(&authority, &p.schedule, p.version, &sites, &terms)?;
+        quotes.push(q);
+    }
+    Ok(axum::Json(json!({ "quotes": quotes })))
+}

@@ -1,0 +1,104 @@
+//! Fee schedules: versioned, never overwritten.
+
+use sqlx::FromRow;
+
+use super::{Store, StoreError, StoreResult, conflict, now};
+use crate::domain::asset::format_date;
+use crate::domain::fees::FeeSchedule;
+
+/// One published version of an authority's fee schedule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublishedSchedule {
+    /// The authority's code.
+    pub authority: String,
+    /// 1 for the first version, then 2, 3...
+    pub version: i64,
+    /// When it was published (RFC 3339).
+    pub published_at: String,
+    /// The terms.
+    pub schedule: FeeSchedule,
+}
+
+#[derive(FromRow)]
+struct Row {
+    authority: String,
+    version: i64,
+    document: String,
+    published_at: String,
+}
+
+impl Row {
+    fn parse(self) -> StoreResult<PublishedSchedule> {
+        let schedule = serde_json::from_str(&self.document).map_err(|e| {
+            StoreError::Corrupt(format!("fee schedule {} v{}: {e}", self.authority, self.version))
+        })?;
+        Ok(PublishedSchedule {
+            authority: self.authority,
+            version: self.version,
+            published_at: self.published_at,
+            schedule,
+        })
+    }
+}
+
+impl Store {
+    /// Publishes a new version of `authority`'s schedule and returns it.
+    /// Two publishers racing for the same version number: one gets a
+    /// conflict instead of both writing.
+    pub async fn publish_fee_schedule(
+        &self,
+        authority: &str,
+        schedule: &FeeSchedule,
+    ) -> StoreResult<PublishedSchedule> {
+        let mut tx = self.write.begin().await?;
+        let (latest,): (Option<i64>,) =
+            sqlx::query_as("SELECT MAX(version) FROM fee_schedules WHERE authority = $1")
+                .bind(authority)
+                .fetch_one(&mut *tx)
+                .await?;
+        let version = latest.unwrap_or(0) + 1;
+        let published_at = now();
+        let document = serde_json::to_string(schedule)
+            .map_err(|e| StoreError::Corrupt(format!("fee schedule: {e}")))?;
+        sqlx::query(
+            "INSERT INTO fee_schedules (authority, version, effective_from, document, published_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(authority)
+        .bind(version)
+        .bind(format_date(schedule.effective_from))
+        .bind(document)
+        .bind(&published_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict(e, || format!("fee schedule version {version}")))?;
+        tx.commit().await?;
+        Ok(PublishedSchedule {
+            authority: authority.to_string(),
+            version,
+            published_at,
+            schedule: schedule.clone(),
+        })
+    }
+
+    /// Every version of `authority`'s schedule, oldest first.
+    pub async fn fee_schedule_history(&self, authority: &str) -> StoreResult<Vec<PublishedSchedule>> {
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT authority, version, document, published_at FROM fee_schedules \
+             WHERE authority = $1 ORDER BY version",
+        )
+        .bind(authority)
+        .fetch_all(&self.read)
+        .await?;
+        rows.into_iter().map(Row::parse).collect()
+    }
+}
+
+/// The version in effect on `date`: of those effective by then, the one
+/// effective latest (and, for the same date, published last).
+pub fn in_effect(history: &[PublishedSchedule], date: time::Date) -> Option<&PublishedSchedule> {
+    history
+        .iter()
+        .filter(|p| p.schedule.effective_from <= date)
+        .max_by_key(|p| (p.schedule.effective_from, p.version))
+}
