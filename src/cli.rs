@@ -19,10 +19,19 @@ use crate::store::{Store, hash_token};
 
 /// Command-line interface.
 #[derive(Parser, Debug)]
-#[command(name = "streetcell", version, about = "Council street assets as 5G small-cell sites")]
+#[command(
+    name = "streetcell",
+    version,
+    about = "Council street assets as 5G small-cell sites"
+)]
 pub struct Cli {
     /// Database URL: sqlite://FILE or postgres://...
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://streetcell.db", global = true)]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://streetcell.db",
+        global = true
+    )]
     pub database_url: String,
     /// What to do.
     #[command(subcommand)]
@@ -200,7 +209,9 @@ async fn serve(store: Store, args: ServeArgs) -> anyhow::Result<()> {
         for (role, token) in tokens {
             println!("  {role:<28} {token}");
         }
-        println!("Try: curl -H 'Authorization: Bearer <token>' 'http://{addr}/v1/assets/nearest?lon=-2.3522&lat=53.3881&k=5'");
+        println!(
+            "Try: curl -H 'Authorization: Bearer <token>' 'http://{addr}/v1/assets/nearest?lon=-2.3522&lat=53.3881&k=5'"
+        );
     }
     // Pick up writes made by other processes (CLI imports, other replicas).
     let poller = {
@@ -254,16 +265,23 @@ fn is_csv(path: &Path) -> anyhow::Result<bool> {
     {
         Some("csv") => Ok(true),
         Some("geojson") | Some("json") => Ok(false),
-        _ => bail!("{}: expected a .csv, .geojson or .json file", path.display()),
+        _ => bail!(
+            "{}: expected a .csv, .geojson or .json file",
+            path.display()
+        ),
     }
 }
 
 async fn import_file(store: Store, args: ImportArgs) -> anyhow::Result<()> {
     if store.authority(&args.authority).await?.is_none() {
-        bail!("authority {:?} does not exist (create it first)", args.authority);
+        bail!(
+            "authority {:?} does not exist (create it first)",
+            args.authority
+        );
     }
     let csv = is_csv(&args.file)?;
-    let bytes = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let bytes =
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let mapping = MappingParams {
         kind: args.kind,
         kind_field: args.kind_field,
@@ -282,9 +300,11 @@ async fn import_file(store: Store, args: ImportArgs) -> anyhow::Result<()> {
     };
     let bar = ProgressBar::new(rows.len() as u64);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} importing [{bar:40}] {pos}/{len} rows ({per_sec}, {eta} left)")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{spinner} importing [{bar:40}] {pos}/{len} rows ({per_sec}, {eta} left)",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     if args.json {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
@@ -308,7 +328,10 @@ async fn import_file(store: Store, args: ImportArgs) -> anyhow::Result<()> {
             println!("  line {}: {}", r.line, r.reason);
         }
         if report.rejected.len() > 20 {
-            println!("  ... and {} more (use --json for all)", report.rejected.len() - 20);
+            println!(
+                "  ... and {} more (use --json for all)",
+                report.rejected.len() - 20
+            );
         }
     }
     Ok(())
@@ -317,9 +340,13 @@ async fn import_file(store: Store, args: ImportArgs) -> anyhow::Result<()> {
 async fn import_areas(store: Store, args: AreaArgs) -> anyhow::Result<()> {
     let layer: AreaLayer = args.layer.parse().map_err(anyhow::Error::msg)?;
     if store.authority(&args.authority).await?.is_none() {
-        bail!("authority {:?} does not exist (create it first)", args.authority);
+        bail!(
+            "authority {:?} does not exist (create it first)",
+            args.authority
+        );
     }
-    let bytes = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let bytes =
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let parsed = import::parse_areas_geojson(&bytes, &args.name_field)?;
     let mut good = Vec::new();
     for a in parsed {
@@ -329,7 +356,11 @@ async fn import_areas(store: Store, args: AreaArgs) -> anyhow::Result<()> {
         }
     }
     store.replace_areas(&args.authority, layer, &good).await?;
-    println!("{}: {} {} areas loaded", args.file.display(), good.len(), layer);
+    println!(
+        "{}: {} {} areas loaded",
+        args.file.display(),
+        good.len(),
+        layer
+    );
     Ok(())
 }
-

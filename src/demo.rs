@@ -54,9 +54,15 @@ pub async fn load_if_empty(store: &Store) -> anyhow::Result<Option<Vec<(String, 
 
 /// Loads the demo data set.
 pub async fn load(store: &Store) -> anyhow::Result<()> {
-    eprintln!("--demo: loading the Trafford demo data (Contains public sector information licensed under the Open Government Licence v3.0)");
-    store.create_authority(AUTHORITY, "Trafford Council").await?;
-    store.create_organisation(OPERATOR, "Demo Mobile Ltd").await?;
+    eprintln!(
+        "--demo: loading the Trafford demo data (Contains public sector information licensed under the Open Government Licence v3.0)"
+    );
+    store
+        .create_authority(AUTHORITY, "Trafford Council")
+        .await?;
+    store
+        .create_organisation(OPERATOR, "Demo Mobile Ltd")
+        .await?;
     for (layer, bytes) in [
         (AreaLayer::Ward, WARDS),
         (AreaLayer::FeeZone, FEE_ZONES),

@@ -49,7 +49,9 @@ pub fn write_int(out: &mut Vec<u8>, v: impl itoa::Integer) {
 /// Appends a JSON string literal with escaping.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
     // Plain text needs no escaping: copy it straight through.
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f) {
+    if s.bytes()
+        .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f)
+    {
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');
@@ -77,7 +79,11 @@ fn write_ring(out: &mut Vec<u8>, ring: &LineString<f64>, map: &dyn Fn(Coord<f64>
     out.push(b']');
 }
 
-fn write_polygon_rings(out: &mut Vec<u8>, p: &Polygon<f64>, map: &dyn Fn(Coord<f64>) -> Coord<f64>) {
+fn write_polygon_rings(
+    out: &mut Vec<u8>,
+    p: &Polygon<f64>,
+    map: &dyn Fn(Coord<f64>) -> Coord<f64>,
+) {
     out.push(b'[');
     write_ring(out, p.exterior(), map);
     for r in p.interiors() {
@@ -205,7 +211,11 @@ pub fn write_asset_feature(
     out.extend_from_slice(br#","fee_zone":"#);
     opt_str(out, p.fee_zone.as_deref());
     out.extend_from_slice(br#","in_conservation_area":"#);
-    out.extend_from_slice(if p.in_conservation_area { b"true" } else { b"false" });
+    out.extend_from_slice(if p.in_conservation_area {
+        b"true"
+    } else {
+        b"false"
+    });
     out.extend_from_slice(br#","listed":"#);
     out.extend_from_slice(if d.listed { b"true" } else { b"false" });
     out.extend_from_slice(br#","source_attributes":"#);
@@ -270,7 +280,6 @@ pub mod erased {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,7 +287,9 @@ mod tests {
 
     #[test]
     fn geometry_text_round_trips() {
-        let g = Geometry::Polygon(polygon![(x: -2.1, y: 53.5), (x: -2.0, y: 53.5), (x: -2.0, y: 53.6), (x: -2.1, y: 53.5)]);
+        let g = Geometry::Polygon(
+            polygon![(x: -2.1, y: 53.5), (x: -2.0, y: 53.5), (x: -2.0, y: 53.6), (x: -2.1, y: 53.5)],
+        );
         let text = geometry_json(&g);
         assert_eq!(
             text,
@@ -292,6 +303,9 @@ mod tests {
         let mut out = Vec::new();
         write_str(&mut out, "Sale \"Central\"\n");
         write_str(&mut out, "Old Trafford");
-        assert_eq!(String::from_utf8(out).unwrap(), r#""Sale \"Central\"\n""Old Trafford""#);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#""Sale \"Central\"\n""Old Trafford""#
+        );
     }
 }

@@ -95,9 +95,19 @@ impl Register {
     }
 
     /// Replaces one asset's details.
-    pub async fn update(&self, authority: &str, id: &str, details: AssetDetails) -> StoreResult<Asset> {
+    pub async fn update(
+        &self,
+        authority: &str,
+        id: &str,
+        details: AssetDetails,
+    ) -> StoreResult<Asset> {
         self.store.update_asset(authority, id, &details).await?;
-        let asset = place(&self.areas(), id.to_string(), authority.to_string(), details);
+        let asset = place(
+            &self.areas(),
+            id.to_string(),
+            authority.to_string(),
+            details,
+        );
         self.publish(vec![asset.clone()], Vec::new()).await;
         Ok(asset)
     }
@@ -178,9 +188,7 @@ impl Register {
 fn blocking<R>(f: impl FnOnce() -> R) -> R {
     use tokio::runtime::{Handle, RuntimeFlavor};
     match Handle::try_current() {
-        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(f)
-        }
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
         _ => f(),
     }
 }

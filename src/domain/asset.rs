@@ -326,8 +326,11 @@ impl AssetDetails {
 
 /// Parses an ISO 8601 calendar date (`YYYY-MM-DD`).
 pub fn parse_date(s: &str) -> Result<time::Date, InvalidField> {
-    time::Date::parse(s.trim(), time::macros::format_description!("[year]-[month]-[day]"))
-        .map_err(|_| InvalidField::new("last_inspected", format!("{s:?} is not a YYYY-MM-DD date")))
+    time::Date::parse(
+        s.trim(),
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| InvalidField::new("last_inspected", format!("{s:?} is not a YYYY-MM-DD date")))
 }
 
 /// Formats a date as ISO 8601 `YYYY-MM-DD`.
@@ -343,7 +346,10 @@ mod tests {
     fn kinds_round_trip_through_their_names() {
         for k in AssetKind::ALL {
             assert_eq!(k.as_str().parse::<AssetKind>().unwrap(), k);
-            assert_eq!(serde_json::to_string(&k).unwrap(), format!("\"{}\"", k.as_str()));
+            assert_eq!(
+                serde_json::to_string(&k).unwrap(),
+                format!("\"{}\"", k.as_str())
+            );
         }
         let err = "lamppost".parse::<AssetKind>().unwrap_err();
         assert!(err.to_string().contains("lamp_post"), "{err}");

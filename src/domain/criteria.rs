@@ -28,7 +28,10 @@ impl Criteria {
                 .power_supplies
                 .as_ref()
                 .is_none_or(|p| p.contains(&d.power_supply))
-            && self.authority.as_ref().is_none_or(|a| *a == asset.authority)
+            && self
+                .authority
+                .as_ref()
+                .is_none_or(|a| *a == asset.authority)
             && self
                 .ward
                 .as_ref()

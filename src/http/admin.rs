@@ -1,10 +1,10 @@
 //! Deployment administration: authorities, organisations, tokens.
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::post;
-use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -16,7 +16,10 @@ use crate::domain::validate::Slug;
 /// Routes of this module.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/authorities", post(create_authority).get(list_authorities))
+        .route(
+            "/v1/authorities",
+            post(create_authority).get(list_authorities),
+        )
         .route("/v1/organisations", post(create_organisation))
         .route("/v1/tokens", post(create_token))
 }
@@ -95,9 +98,16 @@ async fn create_token(
     Json(body): Json<NewToken>,
 ) -> ApiResult<impl IntoResponse> {
     caller.require_admin()?;
-    let role: Role = body.role.parse().map_err(|m: String| ApiError::invalid("role", m))?;
-    validate_token_scope(role, body.authority.as_deref(), body.organisation.as_deref())
-        .map_err(|m| ApiError::invalid("role", m))?;
+    let role: Role = body
+        .role
+        .parse()
+        .map_err(|m: String| ApiError::invalid("role", m))?;
+    validate_token_scope(
+        role,
+        body.authority.as_deref(),
+        body.organisation.as_deref(),
+    )
+    .map_err(|m| ApiError::invalid("role", m))?;
     let principal = match role {
         Role::Admin => Principal::Admin,
         Role::Staff => Principal::Staff {

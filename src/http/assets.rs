@@ -13,7 +13,8 @@ use serde::Deserialize;
 use super::auth::{Caller, Reader};
 use super::{ApiError, ApiResult, AppState, Encoded, Json, Query};
 use crate::domain::asset::{
-    AssetDetails, AssetKind, AssetStatus, InvalidField, PowerSupply, parse_date, validate_coordinates,
+    AssetDetails, AssetKind, AssetStatus, InvalidField, PowerSupply, parse_date,
+    validate_coordinates,
 };
 use crate::domain::criteria::{Criteria, parse_list};
 use crate::geojson_io::{
@@ -73,7 +74,10 @@ pub fn parse_bbox(text: &str) -> Result<Vec<Rect<f64>>, ApiError> {
     let lon_ok = |v: f64| (-180.0..=180.0).contains(&v);
     let lat_ok = |v: f64| (-90.0..=90.0).contains(&v);
     if !(lon_ok(x0) && lon_ok(x1) && lat_ok(y0) && lat_ok(y1)) {
-        return Err(ApiError::invalid("bbox", "longitudes must be within ±180 and latitudes within ±90"));
+        return Err(ApiError::invalid(
+            "bbox",
+            "longitudes must be within ±180 and latitudes within ±90",
+        ));
     }
     if y0 > y1 {
         return Err(ApiError::invalid("bbox", "minLat must not exceed maxLat"));
@@ -104,10 +108,11 @@ fn criteria(
 
 /// `href` for the same request with `offset` replaced.
 fn page_href(uri: &Uri, offset: usize) -> String {
-    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-        .filter(|(k, _)| k != "offset")
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
+    let mut pairs: Vec<(String, String)> =
+        form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+            .filter(|(k, _)| k != "offset")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
     pairs.push(("offset".into(), offset.to_string()));
     let query: String = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
@@ -133,7 +138,12 @@ async fn list(
     let offset = p.offset.unwrap_or(0);
     let snap = state.register.assets().snapshot();
     let hits = snap.query(rects.as_deref(), |a| c.matches(a));
-    let page: Vec<&Located> = hits.iter().skip(offset).take(limit).map(|l| &***l).collect();
+    let page: Vec<&Located> = hits
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|l| &***l)
+        .collect();
 
     let mut links = vec![serde_json::json!({
         "href": uri.to_string(), "rel": "self", "type": "application/geo+json"
@@ -349,7 +359,10 @@ struct AssetProperties {
 
 impl AssetFeature {
     fn into_details(self) -> ApiResult<AssetDetails> {
-        fn parse<T>(field: &str, r: Result<T, crate::domain::asset::UnknownVariant>) -> Result<T, InvalidField> {
+        fn parse<T>(
+            field: &str,
+            r: Result<T, crate::domain::asset::UnknownVariant>,
+        ) -> Result<T, InvalidField> {
             r.map_err(|e| InvalidField::new(field, e.to_string()))
         }
         let p = self.properties;
@@ -380,8 +393,8 @@ impl AssetFeature {
 }
 
 fn feature_from_value(v: serde_json::Value) -> ApiResult<AssetDetails> {
-    let f: AssetFeature = serde_json::from_value(v)
-        .map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    let f: AssetFeature =
+        serde_json::from_value(v).map_err(|e| ApiError::invalid("body", e.to_string()))?;
     f.into_details()
 }
 

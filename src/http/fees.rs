@@ -54,20 +54,35 @@ async fn known_authority(state: &AppState, code: &str) -> ApiResult<()> {
 
 /// The schedule in effect today, or, before the first one takes effect,
 /// the first one published.
-async fn current(State(state): State<AppState>, Path(code): Path<String>) -> ApiResult<impl IntoResponse> {
+async fn current(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> ApiResult<impl IntoResponse> {
     known_authority(&state, &code).await?;
     let history = state.register.store.fee_schedule_history(&code).await?;
     let chosen = in_effect(&history, today())
         .or_else(|| history.iter().min_by_key(|p| p.schedule.effective_from))
-        .ok_or_else(|| ApiError::NotFound(format!("authority {code:?} has not published a fee schedule")))?;
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "authority {code:?} has not published a fee schedule"
+            ))
+        })?;
     Ok(axum::Json(published_json(chosen)?))
 }
 
-async fn history(State(state): State<AppState>, Path(code): Path<String>) -> ApiResult<impl IntoResponse> {
+async fn history(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> ApiResult<impl IntoResponse> {
     known_authority(&state, &code).await?;
     let history = state.register.store.fee_schedule_history(&code).await?;
-    let versions = history.iter().map(published_json).collect::<ApiResult<Vec<_>>>()?;
-    Ok(axum::Json(json!({ "authority": code, "versions": versions })))
+    let versions = history
+        .iter()
+        .map(published_json)
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(axum::Json(
+        json!({ "authority": code, "versions": versions }),
+    ))
 }
 
 async fn publish(
@@ -78,10 +93,14 @@ async fn publish(
 ) -> ApiResult<impl IntoResponse> {
     caller.require_authority(&code)?;
     known_authority(&state, &code).await?;
-    let schedule: FeeSchedule = serde_json::from_value(body)
-        .map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    let schedule: FeeSchedule =
+        serde_json::from_value(body).map_err(|e| ApiError::invalid("body", e.to_string()))?;
     fees::validate(&schedule)?;
-    let published = state.register.store.publish_fee_schedule(&code, &schedule).await?;
+    let published = state
+        .register
+        .store
+        .publish_fee_schedule(&code, &schedule)
+        .await?;
     Ok((StatusCode::CREATED, axum::Json(published_json(&published)?)))
 }
 
@@ -99,8 +118,8 @@ async fn quote(
     _caller: Caller,
     Json(body): Json<QuoteRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    let terms: QuoteTerms = serde_json::from_value(body.terms)
-        .map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    let terms: QuoteTerms =
+        serde_json::from_value(body.terms).map_err(|e| ApiError::invalid("body", e.to_string()))?;
     terms.validate()?;
     if body.assets.is_empty() {
         return Err(ApiError::invalid("assets", "name at least one asset"));
@@ -115,7 +134,10 @@ async fn quote(
                 .entry(l.asset.authority.clone())
                 .or_default()
                 .push(QuoteSite::from_asset(&l.asset, false)),
-            None => unknown.push(InvalidField::new(format!("assets[{i}]"), format!("no asset {id:?}"))),
+            None => unknown.push(InvalidField::new(
+                format!("assets[{i}]"),
+                format!("no asset {id:?}"),
+            )),
         }
     }
     if !unknown.is_empty() {
@@ -123,11 +145,18 @@ async fn quote(
     }
     let mut quotes = Vec::new();
     for (authority, sites) in by_authority {
-        let history = state.register.store.fee_schedule_history(&authority).await?;
+        let history = state
+            .register
+            .store
+            .fee_schedule_history(&authority)
+            .await?;
         let Some(p) = in_effect(&history, terms.start) else {
             return Err(ApiError::invalid(
                 "start",
-                format!("authority {authority:?} has no fee schedule in effect on {}", terms.start),
+                format!(
+                    "authority {authority:?} has no fee schedule in effect on {}",
+                    terms.start
+                ),
             ));
         };
         let q = fees::quote(&authority, &p.schedule, p.version, &sites, &terms)?;

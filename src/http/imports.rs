@@ -133,7 +133,13 @@ async fn import_assets(
         }
     })
     .map_err(|e| ApiError::invalid("body", e.to_string()))?;
-    let report = import_rows(ImportTarget::Register(&state.register), &code, rows, &|_| {}).await?;
+    let report = import_rows(
+        ImportTarget::Register(&state.register),
+        &code,
+        rows,
+        &|_| {},
+    )
+    .await?;
     Ok(axum::Json(report))
 }
 
@@ -203,7 +209,13 @@ async fn list_areas(
     let n = chosen.len();
     begin_collection(
         &mut out,
-        &[("numberMatched", &n as &dyn crate::geojson_io::erased::Member), ("numberReturned", &n)],
+        &[
+            (
+                "numberMatched",
+                &n as &dyn crate::geojson_io::erased::Member,
+            ),
+            ("numberReturned", &n),
+        ],
     );
     for (i, a) in chosen.iter().enumerate() {
         if i > 0 {
@@ -212,7 +224,11 @@ async fn list_areas(
         out.extend_from_slice(br#"{"type":"Feature","id":"#);
         write_int(&mut out, a.id);
         out.extend_from_slice(br#","geometry":"#);
-        write_geometry(&mut out, &geo::Geometry::MultiPolygon(a.geometry.clone()), &|c| c);
+        write_geometry(
+            &mut out,
+            &geo::Geometry::MultiPolygon(a.geometry.clone()),
+            &|c| c,
+        );
         out.extend_from_slice(br#","properties":{"authority":"#);
         write_str(&mut out, &a.authority);
         out.extend_from_slice(br#","layer":"#);

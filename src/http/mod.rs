@@ -74,7 +74,9 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> ApiResult<Response> {
+async fn healthz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> ApiResult<Response> {
     state.register.store.ping().await?;
     let n = state.register.assets().snapshot().len();
     Ok(axum::Json(serde_json::json!({"status": "ok", "assets": n})).into_response())

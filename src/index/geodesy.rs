@@ -208,8 +208,9 @@ mod tests {
         for (dlon, dlat) in [(0.0001, 0.0), (0.001, 0.002), (0.03, -0.01), (0.5, 0.5)] {
             let b = Point::new(a.x() + dlon, a.y() + dlat);
             let (pa, pb) = (ecef(a.x(), a.y()), ecef(b.x(), b.y()));
-            let chord = ((pa[0] - pb[0]).powi(2) + (pa[1] - pb[1]).powi(2) + (pa[2] - pb[2]).powi(2))
-                .sqrt();
+            let chord =
+                ((pa[0] - pb[0]).powi(2) + (pa[1] - pb[1]).powi(2) + (pa[2] - pb[2]).powi(2))
+                    .sqrt();
             let geo = point_distance(a, b);
             assert!(chord <= geo + 1e-9, "chord {chord} > geodesic {geo}");
             if geo < 5_000.0 {

@@ -43,7 +43,9 @@ impl Located {
     /// Computes the envelopes of `asset`.
     pub fn new(asset: Asset) -> Located {
         let g = &asset.details.geometry;
-        let bbox = g.bounding_rect().unwrap_or_else(|| Rect::new((0.0, 0.0), (0.0, 0.0)));
+        let bbox = g
+            .bounding_rect()
+            .unwrap_or_else(|| Rect::new((0.0, 0.0), (0.0, 0.0)));
         let envelope = ecef_envelope(g);
         Located {
             asset,
@@ -193,11 +195,17 @@ impl Snapshot {
     /// Every live asset touching any of `rects` (lon/lat, `min.x <= max.x`;
     /// split boxes that cross the antimeridian), or every asset when `rects`
     /// is `None`, that passes `filter`, in id order.
-    pub fn query(&self, rects: Option<&[Rect<f64>]>, filter: impl AssetFilter) -> Vec<&Arc<Located>> {
+    pub fn query(
+        &self,
+        rects: Option<&[Rect<f64>]>,
+        filter: impl AssetFilter,
+    ) -> Vec<&Arc<Located>> {
         let from_base = self.layer_query(&self.base, rects, true, &filter);
         let from_delta = self.layer_query(&self.delta, rects, false, &filter);
         let base = from_base.into_iter().map(|s| &self.base.slots[s as usize]);
-        let delta = from_delta.into_iter().map(|s| &self.delta.slots[s as usize]);
+        let delta = from_delta
+            .into_iter()
+            .map(|s| &self.delta.slots[s as usize]);
         merge_by_id(base, delta)
     }
 
@@ -325,7 +333,11 @@ impl Snapshot {
                 }
                 let g = &l.asset.details.geometry;
                 let d = if buffer_m <= 0.0 {
-                    if g.intersects(geometry) { 0.0 } else { continue }
+                    if g.intersects(geometry) {
+                        0.0
+                    } else {
+                        continue;
+                    }
                 } else {
                     geometry_distance(g, geometry)
                 };

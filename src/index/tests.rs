@@ -98,7 +98,9 @@ fn bbox_matches_brute_force() {
         let (x0, y0) = (rng.random_range(-2.5..-2.2), rng.random_range(53.34..53.5));
         let (w, h) = (rng.random_range(0.0..0.05), rng.random_range(0.0..0.03));
         let rect = Rect::new(coord! {x: x0, y: y0}, coord! {x: x0 + w, y: y0 + h});
-        let got = ids(snap.query(Some(&[rect]), |a| a.details.kind == AssetKind::LampPost || w > 0.02));
+        let got = ids(snap.query(Some(&[rect]), |a| {
+            a.details.kind == AssetKind::LampPost || w > 0.02
+        }));
         let mut want: Vec<String> = assets
             .iter()
             .filter(|a| a.details.geometry.intersects(&rect))
@@ -115,7 +117,9 @@ fn polygon_search_with_buffer_matches_brute_force() {
     let assets = sample(2000, 5);
     let index = AssetIndex::build(assets.clone());
     let snap = index.snapshot();
-    let triangle = Geometry::Polygon(polygon![(x: -2.40, y: 53.40), (x: -2.33, y: 53.41), (x: -2.37, y: 53.45)]);
+    let triangle = Geometry::Polygon(
+        polygon![(x: -2.40, y: 53.40), (x: -2.33, y: 53.41), (x: -2.37, y: 53.45)],
+    );
     for buffer in [0.0, 50.0, 400.0] {
         let got: Vec<String> = snap
             .intersecting(&triangle, buffer, |_| true)
@@ -141,7 +145,11 @@ fn writes_show_in_new_snapshots_and_not_old_ones() {
     // Move one asset, delete another, add a new one.
     let mut moved = assets[1].clone();
     moved.details.geometry = Geometry::Point(Point::new(-2.30, 53.46));
-    let added = asset("zz-new", Geometry::Point(Point::new(-2.31, 53.46)), AssetKind::CctvColumn);
+    let added = asset(
+        "zz-new",
+        Geometry::Point(Point::new(-2.31, 53.46)),
+        AssetKind::CctvColumn,
+    );
     let deleted = assets[2].id.clone();
     index.apply(vec![moved.clone(), added.clone()], vec![deleted.clone()]);
     let after = index.snapshot();

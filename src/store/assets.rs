@@ -50,7 +50,8 @@ struct AssetRow {
 
 impl AssetRow {
     fn into_details(self) -> StoreResult<(String, String, AssetDetails)> {
-        let corrupt = |what: &str, e: String| StoreError::Corrupt(format!("asset {}: {what}: {e}", self.id));
+        let corrupt =
+            |what: &str, e: String| StoreError::Corrupt(format!("asset {}: {what}: {e}", self.id));
         let geometry = parse_geometry_text(&self.geometry).map_err(|e| corrupt("geometry", e))?;
         let last_inspected = match &self.last_inspected {
             Some(d) => Some(parse_date(d).map_err(|e| corrupt("last_inspected", e.to_string()))?),
@@ -99,10 +100,13 @@ struct AreaRow {
 impl Store {
     /// Every asset as `(id, authority, details)`, in id order.
     pub async fn all_assets(&self) -> StoreResult<Vec<(String, String, AssetDetails)>> {
-        let rows: Vec<AssetRow> =
-            sqlx::query_as(concat!("SELECT ", asset_columns!(), " FROM assets ORDER BY id"))
-                .fetch_all(&self.read)
-                .await?;
+        let rows: Vec<AssetRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            asset_columns!(),
+            " FROM assets ORDER BY id"
+        ))
+        .fetch_all(&self.read)
+        .await?;
         rows.into_iter().map(AssetRow::into_details).collect()
     }
 
@@ -113,11 +117,14 @@ impl Store {
     ) -> StoreResult<Vec<(String, String, AssetDetails)>> {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            let row: Option<AssetRow> =
-                sqlx::query_as(concat!("SELECT ", asset_columns!(), " FROM assets WHERE id = $1"))
-                    .bind(id)
-                    .fetch_optional(&self.read)
-                    .await?;
+            let row: Option<AssetRow> = sqlx::query_as(concat!(
+                "SELECT ",
+                asset_columns!(),
+                " FROM assets WHERE id = $1"
+            ))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
             if let Some(r) = row {
                 out.push(r.into_details()?);
             }
@@ -223,11 +230,10 @@ impl Store {
 
     /// Every boundary polygon of every authority.
     pub async fn all_areas(&self) -> StoreResult<Vec<Area>> {
-        let rows: Vec<AreaRow> = sqlx::query_as(
-            "SELECT id, authority, layer, name, geometry FROM areas ORDER BY id",
-        )
-        .fetch_all(&self.read)
-        .await?;
+        let rows: Vec<AreaRow> =
+            sqlx::query_as("SELECT id, authority, layer, name, geometry FROM areas ORDER BY id")
+                .fetch_all(&self.read)
+                .await?;
         rows.into_iter()
             .map(|r| {
                 let geometry = match parse_geometry_text(&r.geometry) {

@@ -30,7 +30,10 @@ struct Row {
 impl Row {
     fn parse(self) -> StoreResult<PublishedSchedule> {
         let schedule = serde_json::from_str(&self.document).map_err(|e| {
-            StoreError::Corrupt(format!("fee schedule {} v{}: {e}", self.authority, self.version))
+            StoreError::Corrupt(format!(
+                "fee schedule {} v{}: {e}",
+                self.authority, self.version
+            ))
         })?;
         Ok(PublishedSchedule {
             authority: self.authority,
@@ -82,7 +85,10 @@ impl Store {
     }
 
     /// Every version of `authority`'s schedule, oldest first.
-    pub async fn fee_schedule_history(&self, authority: &str) -> StoreResult<Vec<PublishedSchedule>> {
+    pub async fn fee_schedule_history(
+        &self,
+        authority: &str,
+    ) -> StoreResult<Vec<PublishedSchedule>> {
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT authority, version, document, published_at FROM fee_schedules \
              WHERE authority = $1 ORDER BY version",

@@ -191,7 +191,12 @@ impl TestApp {
     }
 
     /// Issues a token through the API.
-    pub async fn token(&self, role: &str, authority: Option<&str>, organisation: Option<&str>) -> String {
+    pub async fn token(
+        &self,
+        role: &str,
+        authority: Option<&str>,
+        organisation: Option<&str>,
+    ) -> String {
         let (s, b) = self
             .json(
                 reqwest::Method::POST,

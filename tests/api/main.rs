@@ -2,8 +2,8 @@
 //! once on SQLite and once on PostgreSQL (when `STREETCELL_TEST_POSTGRES`
 //! is set).
 
-mod helpers;
-mod fees;
 mod access;
-mod errors;
 mod bng;
+mod errors;
+mod fees;
+mod helpers;
