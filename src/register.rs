@@ -7,7 +7,7 @@
 //! (a CLI import, another replica) are picked up by [`Register::catch_up`],
 //! which the server runs every second from the `asset_changes` log.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -18,7 +18,8 @@ use crate::domain::area::AreaLayer;
 use crate::domain::asset::{Asset, AssetDetails};
 use crate::index::AssetIndex;
 use crate::index::areas::AreaIndex;
-use crate::store::{Store, StoreResult, UpsertOutcome};
+use crate::domain::fees::{FeeSchedule, QuoteSite, annual_fee};
+use crate::store::{PublishedSchedule, Store, StoreResult, UpsertOutcome, in_effect};
 
 /// Database plus indexes.
 pub struct Register {
@@ -28,6 +29,9 @@ pub struct Register {
     areas: ArcSwap<AreaIndex>,
     /// The newest `asset_changes` entry reflected in the index.
     seen: AtomicI64,
+    /// Each authority's fee schedules, so search results can carry a price
+    /// without a database round trip.
+    schedules: ArcSwap<HashMap<String, Vec<PublishedSchedule>>>,
 }
 
 /// What a batch upsert did.
@@ -54,12 +58,48 @@ impl Register {
                 .collect();
             AssetIndex::build(assets)
         });
-        Ok(Register {
+        let register = Register {
             store,
             assets,
             areas: ArcSwap::from_pointee(areas),
             seen: AtomicI64::new(seen),
-        })
+            schedules: ArcSwap::from_pointee(HashMap::new()),
+        };
+        register.reload_schedules().await?;
+        Ok(register)
+    }
+
+    /// Re-reads every authority's fee schedules (a small table).
+    pub async fn reload_schedules(&self) -> StoreResult<()> {
+        let mut all = HashMap::new();
+        for a in self.store.authorities().await? {
+            let history = self.store.fee_schedule_history(&a.code).await?;
+            if !history.is_empty() {
+                all.insert(a.code, history);
+            }
+        }
+        self.schedules.store(Arc::new(all));
+        Ok(())
+    }
+
+    /// Publishes a new fee schedule version for `authority`.
+    pub async fn publish_schedule(
+        &self,
+        authority: &str,
+        schedule: &FeeSchedule,
+    ) -> StoreResult<PublishedSchedule> {
+        let published = self.store.publish_fee_schedule(authority, schedule).await?;
+        self.reload_schedules().await?;
+        Ok(published)
+    }
+
+    /// Year-one annual fee and currency for an asset under the schedule in
+    /// effect on `date`, when its authority has one.
+    pub fn annual_fee(&self, asset: &Asset, date: time::Date) -> Option<(rust_decimal::Decimal, String)> {
+        let schedules = self.schedules.load();
+        let p = in_effect(schedules.get(&asset.authority)?, date)?;
+        let fee = annual_fee(&p.schedule, &QuoteSite::from_asset(asset, false));
+        Some((fee, p.schedule.currency.clone()))
     }
 
     /// The asset index (take a snapshot to query it).
@@ -154,6 +194,11 @@ impl Register {
     /// Applies changes other processes made to the database since the last
     /// call. Returns how many assets were refreshed.
     pub async fn catch_up(&self) -> StoreResult<usize> {
+        // Versions are only ever added, so a new count means a publication.
+        let cached: usize = self.schedules.load().values().map(Vec::len).sum();
+        if self.store.fee_schedule_count().await? != cached {
+            self.reload_schedules().await?;
+        }
         let since = self.seen.load(Ordering::Acquire);
         let (ids, last) = self.store.changes_since(since).await?;
         if ids.is_empty() {

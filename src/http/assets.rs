@@ -19,7 +19,7 @@ use crate::domain::asset::{
 use crate::domain::criteria::{Criteria, parse_list};
 use crate::geojson_io::{
     begin_collection, end_collection, erased::Member, parse_geometry, write_asset_feature,
-    write_f64,
+    write_f64, write_str,
 };
 use crate::index::Located;
 
@@ -225,8 +225,10 @@ fn check_point(lon: f64, lat: f64) -> ApiResult<Point<f64>> {
     }
 }
 
-/// Writes hits with their distances as a FeatureCollection.
-fn distance_collection(hits: &[(&std::sync::Arc<Located>, f64)]) -> Vec<u8> {
+/// Writes hits with their distances, and each site's year-one annual fee
+/// under its council's published terms, as a FeatureCollection.
+fn distance_collection(state: &AppState, hits: &[(&std::sync::Arc<Located>, f64)]) -> Vec<u8> {
+    let today = time::OffsetDateTime::now_utc().date();
     let mut out = Vec::with_capacity(256 + hits.len() * 420);
     let n = hits.len();
     begin_collection(
@@ -241,6 +243,15 @@ fn distance_collection(hits: &[(&std::sync::Arc<Located>, f64)]) -> Vec<u8> {
             out.extend_from_slice(br#","distance_m":"#);
             // Centimetres are as precise as a surveyed position gets.
             write_f64(out, (d * 100.0).round() / 100.0);
+            out.extend_from_slice(br#","annual_fee":"#);
+            match state.register.annual_fee(&l.asset, today) {
+                Some((fee, currency)) => {
+                    write_str(out, &crate::domain::fees::money::to_string(fee));
+                    out.extend_from_slice(br#","currency":"#);
+                    write_str(out, &currency);
+                }
+                None => out.extend_from_slice(b"null"),
+            }
         });
     }
     end_collection(&mut out);
@@ -271,7 +282,7 @@ async fn nearest(
     )?;
     let snap = state.register.assets().snapshot();
     let hits = snap.nearest(point, k, p.max_distance_m, |a| c.matches(a));
-    Ok(Encoded::geojson(distance_collection(&hits)))
+    Ok(Encoded::geojson(distance_collection(&state, &hits)))
 }
 
 #[derive(Deserialize)]
@@ -311,7 +322,7 @@ async fn search(
     )?;
     let snap = state.register.assets().snapshot();
     let hits = snap.intersecting(&geometry, body.buffer_m, |a| c.matches(a));
-    Ok(Encoded::geojson(distance_collection(&hits)))
+    Ok(Encoded::geojson(distance_collection(&state, &hits)))
 }
 
 /// An asset as a client writes it: a GeoJSON Feature with the asset's own

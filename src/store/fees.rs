@@ -84,6 +84,14 @@ impl Store {
         })
     }
 
+    /// How many versions exist across all authorities.
+    pub async fn fee_schedule_count(&self) -> StoreResult<usize> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM fee_schedules")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
     /// Every version of `authority`'s schedule, oldest first.
     pub async fn fee_schedule_history(
         &self,
