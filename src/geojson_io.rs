@@ -31,9 +31,7 @@ fn positions_have_two_numbers(v: &geojson::GeometryValue) -> bool {
     let ok = |p: &geojson::Position| p.len() >= 2;
     match v {
         V::Point { coordinates } => ok(coordinates),
-        V::MultiPoint { coordinates } | V::LineString { coordinates } => {
-            coordinates.iter().all(ok)
-        }
+        V::MultiPoint { coordinates } | V::LineString { coordinates } => coordinates.iter().all(ok),
         V::MultiLineString { coordinates } | V::Polygon { coordinates } => {
             coordinates.iter().flatten().all(ok)
         }

@@ -28,5 +28,6 @@ pub mod geojson_io;
 pub mod http;
 pub mod import;
 pub mod index;
+pub mod ogc;
 pub mod register;
 pub mod store;

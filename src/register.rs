@@ -16,9 +16,9 @@ use geo::MultiPolygon;
 
 use crate::domain::area::AreaLayer;
 use crate::domain::asset::{Asset, AssetDetails};
+use crate::domain::fees::{FeeSchedule, QuoteSite, annual_fee};
 use crate::index::AssetIndex;
 use crate::index::areas::AreaIndex;
-use crate::domain::fees::{FeeSchedule, QuoteSite, annual_fee};
 use crate::store::{PublishedSchedule, Store, StoreResult, UpsertOutcome, in_effect};
 
 /// Database plus indexes.
@@ -95,7 +95,11 @@ impl Register {
 
     /// Year-one annual fee and currency for an asset under the schedule in
     /// effect on `date`, when its authority has one.
-    pub fn annual_fee(&self, asset: &Asset, date: time::Date) -> Option<(rust_decimal::Decimal, String)> {
+    pub fn annual_fee(
+        &self,
+        asset: &Asset,
+        date: time::Date,
+    ) -> Option<(rust_decimal::Decimal, String)> {
         let schedules = self.schedules.load();
         let p = in_effect(schedules.get(&asset.authority)?, date)?;
         let fee = annual_fee(&p.schedule, &QuoteSite::from_asset(asset, false));

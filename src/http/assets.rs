@@ -90,7 +90,8 @@ pub fn parse_bbox(text: &str) -> Result<Vec<Rect<f64>>, ApiError> {
     })
 }
 
-fn criteria(
+/// Attribute criteria from the list parameters (each a comma-separated list).
+pub fn criteria(
     kind: Option<&str>,
     status: Option<&str>,
     power: Option<&str>,
@@ -107,7 +108,7 @@ fn criteria(
 }
 
 /// `href` for the same request with `offset` replaced.
-fn page_href(uri: &Uri, offset: usize) -> String {
+pub fn page_href(uri: &Uri, offset: usize) -> String {
     let mut pairs: Vec<(String, String)> =
         form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
             .filter(|(k, _)| k != "offset")
@@ -471,8 +472,9 @@ async fn replace(
     Path(id): Path<String>,
     Json(body): Json<serde_json::Value>,
 ) -> ApiResult<Response> {
-    let (authority, _) = owned(&state, &caller, &id)?;
+    let (authority, current) = owned(&state, &caller, &id)?;
     let details = feature_from_value(body)?;
+    same_ref(&current, &details)?;
     state.register.update(&authority, &id, details).await?;
     written(&state, &id, StatusCode::OK)
 }
@@ -489,10 +491,25 @@ async fn patch(
     if !body.is_object() {
         return Err(ApiError::invalid("body", "a merge patch is a JSON object"));
     }
+    let before = current.clone();
     merge_patch(&mut current, &body);
     let details = feature_from_value(current)?;
+    same_ref(&before, &details)?;
     state.register.update(&authority, &id, details).await?;
     written(&state, &id, StatusCode::OK)
+}
+
+/// Refuses a change of ref: the ref is the council's asset number, which
+/// imports match on and the id is derived from.
+fn same_ref(current: &serde_json::Value, details: &AssetDetails) -> ApiResult<()> {
+    if current["properties"]["ref"].as_str() == Some(details.asset_ref.as_str()) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "ref",
+            "an asset's ref cannot change; delete it and add the asset under its new ref",
+        ))
+    }
 }
 
 fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {

@@ -67,6 +67,7 @@ pub fn app(state: AppState) -> Router {
         .merge(assets::router())
         .merge(imports::router())
         .merge(fees::router())
+        .merge(crate::ogc::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -20,8 +20,13 @@ pub enum UpsertOutcome {
     Updated,
 }
 
-/// The id a new asset gets: the authority code and a hash of its ref, so
-/// re-importing the same register finds the same ids.
+/// An asset's id: the authority code and a hash of its ref, so re-importing
+/// the same register finds the same ids, and a deleted asset imported again
+/// gets its old id back. A ref never changes once given (the HTTP layer
+/// refuses it), so the id and the (authority, ref) key always agree, and
+/// upserts can use the primary key as their conflict target: concurrent
+/// imports of the same new ref then queue on one key instead of racing on
+/// two.
 pub fn asset_id(authority: &str, asset_ref: &str) -> String {
     let digest = Sha256::digest(format!("{authority}\0{asset_ref}").as_bytes());
     let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
@@ -139,13 +144,20 @@ impl Store {
         authority: &str,
         rows: &[AssetDetails],
     ) -> StoreResult<Vec<(String, UpsertOutcome)>> {
+        // Write (and so lock) rows in ref order: two imports listing the same
+        // refs in different orders would otherwise deadlock on PostgreSQL.
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        order.sort_by(|&a, &b| rows[a].asset_ref.cmp(&rows[b].asset_ref));
         let mut tx = self.write.begin().await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for d in rows {
-            out.push(upsert_one(&mut tx, authority, d).await?);
+        let mut out = vec![None; rows.len()];
+        for i in order {
+            out[i] = Some(upsert_one(&mut tx, authority, &rows[i]).await?);
         }
         tx.commit().await?;
-        Ok(out)
+        Ok(out
+            .into_iter()
+            .map(|o| o.expect("every row written"))
+            .collect())
     }
 
     /// Replaces the asset `id` (which must belong to `authority`) with
@@ -299,7 +311,7 @@ async fn upsert_one(
          capacity, load_rating_kg, last_inspected, install_year, status, listed, photo_url, \
          source_attributes, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16) \
-         ON CONFLICT (authority, ref) DO UPDATE SET kind = excluded.kind, \
+         ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, \
          geometry = excluded.geometry, height_m = excluded.height_m, \
          power_supply = excluded.power_supply, capacity = excluded.capacity, \
          load_rating_kg = excluded.load_rating_kg, last_inspected = excluded.last_inspected, \
@@ -327,7 +339,12 @@ async fn upsert_one(
     .bind(stamp)
     .fetch_one(&mut **tx)
     .await
-    .map_err(|e| conflict(e, || format!("authority {authority:?}")))?;
+    .map_err(|e| match &e {
+        sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
+            StoreError::NotFound(format!("authority {authority:?}"))
+        }
+        _ => conflict(e, || format!("asset ref {:?}", d.asset_ref)),
+    })?;
     record_change(tx, &id).await?;
     let outcome = if revision == 1 {
         UpsertOutcome::Inserted

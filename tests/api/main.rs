@@ -7,3 +7,5 @@ mod bng;
 mod errors;
 mod fees;
 mod helpers;
+mod ogc;
+mod register;

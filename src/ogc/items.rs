@@ -1,0 +1,311 @@
+//! `/collections/{id}/items` and `/collections/{id}/items/{featureId}`.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use geo::{Geometry, Intersects};
+use serde_json::{Value, json};
+use time::format_description::well_known::Rfc3339;
+
+use super::crs::{BboxFilter, Crs, bad_request, parse_bbox_in};
+use super::{GEOJSON, JSON, Source, base_url, find_collection};
+use crate::domain::area::Area;
+use crate::geojson_io::{
+    begin_collection, end_collection, erased::Member, write_asset_feature, write_geometry,
+    write_int, write_str,
+};
+use crate::http::assets::{DEFAULT_LIMIT, MAX_LIMIT, criteria, page_href};
+use crate::http::auth::Reader;
+use crate::http::{ApiError, ApiResult, AppState};
+
+/// Parameters every items request may carry.
+const COMMON: [&str; 7] = [
+    "bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "f",
+];
+/// Attribute filters of the assets collection.
+const ASSET_FILTERS: [&str; 5] = ["kind", "status", "authority", "power_supply", "ward"];
+/// Attribute filters of the area collections.
+const AREA_FILTERS: [&str; 2] = ["authority", "name"];
+
+/// The query string as a map, refusing unknown and repeated parameters.
+fn params(uri: &Uri, allowed: &[&[&str]]) -> ApiResult<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for (k, v) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+        if !allowed.iter().any(|set| set.contains(&k.as_ref())) {
+            return Err(ApiError::BadRequest(format!(
+                "unknown query parameter {k:?}; allowed: {}",
+                allowed.concat().join(", ")
+            )));
+        }
+        if out.insert(k.to_string(), v.into_owned()).is_some() {
+            return Err(ApiError::BadRequest(format!(
+                "query parameter {k:?} is given more than once"
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// The output format: GeoJSON, or the same body labelled plain JSON (`f=json`).
+fn format(p: &BTreeMap<String, String>) -> ApiResult<&'static str> {
+    match p.get("f").map(String::as_str) {
+        None | Some("geojson") => Ok(GEOJSON),
+        Some("json") => Ok(JSON),
+        Some(other) => Err(ApiError::BadRequest(format!(
+            "f {other:?} is not supported; use geojson or json"
+        ))),
+    }
+}
+
+fn output_crs(p: &BTreeMap<String, String>) -> ApiResult<Crs> {
+    p.get("crs")
+        .map_or(Ok(Crs::Crs84), |v| Crs::parse("crs", v))
+}
+
+fn count(p: &BTreeMap<String, String>, name: &str) -> ApiResult<Option<usize>> {
+    p.get(name)
+        .map(|v| {
+            v.trim().parse::<usize>().map_err(|_| {
+                ApiError::BadRequest(format!("{name} {v:?} must be a non-negative integer"))
+            })
+        })
+        .transpose()
+}
+
+/// Checks `datetime` (an instant or an interval, RFC 3339, `..` open). No
+/// feature has a temporal extent, so a valid value filters nothing out.
+fn check_datetime(v: &str) -> ApiResult<()> {
+    let ok = |s: &str| {
+        s.is_empty()
+            || s == ".."
+            || time::OffsetDateTime::parse(s, &Rfc3339).is_ok()
+            || time::Date::parse(
+                s,
+                &time::macros::format_description!("[year]-[month]-[day]"),
+            )
+            .is_ok()
+    };
+    let parts: Vec<&str> = v.split('/').collect();
+    let valid = match parts[..] {
+        [one] => !one.is_empty() && one != ".." && ok(one),
+        [a, b] => ok(a) && ok(b) && !(matches!(a, "" | "..") && matches!(b, "" | "..")),
+        _ => false,
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "datetime {v:?} must be an RFC 3339 instant or interval"
+        )))
+    }
+}
+
+/// A GeoJSON body with `Content-Crs`.
+fn geojson_response(content_type: &'static str, crs: Crs, body: Vec<u8>) -> Response {
+    let mut r = (StatusCode::OK, body).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&format!("<{}>", crs.uri())) {
+        h.insert("content-crs", v);
+    }
+    r
+}
+
+/// `href` for the same request with `name` set to `value`.
+fn with_param(uri: &Uri, name: &str, value: &str) -> String {
+    let pairs = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .filter(|(k, _)| k != name)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .chain([(name.to_string(), value.to_string())]);
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    format!("{}?{}", uri.path(), query)
+}
+
+fn write_area_feature(out: &mut Vec<u8>, a: &Area, crs: Crs) {
+    out.extend_from_slice(br#"{"type":"Feature","id":"#);
+    write_int(out, a.id);
+    out.extend_from_slice(br#","geometry":"#);
+    write_geometry(out, &Geometry::MultiPolygon(a.geometry.clone()), &|c| {
+        crs.output(c)
+    });
+    out.extend_from_slice(br#","properties":{"authority":"#);
+    write_str(out, &a.authority);
+    out.extend_from_slice(br#","layer":"#);
+    write_str(out, a.layer.as_str());
+    out.extend_from_slice(br#","name":"#);
+    write_str(out, &a.name);
+    out.extend_from_slice(b"}}");
+}
+
+fn area_matches(a: &Area, bbox: Option<&BboxFilter>, p: &BTreeMap<String, String>) -> bool {
+    p.get("authority").is_none_or(|v| *v == a.authority)
+        && p.get("name").is_none_or(|v| *v == a.name)
+        && bbox.is_none_or(|b| {
+            b.rects.iter().any(|r| a.geometry.intersects(r))
+                && b.exact(&Geometry::MultiPolygon(a.geometry.clone()))
+        })
+}
+
+/// `GET /collections/{id}/items`.
+pub(super) async fn items(
+    State(state): State<AppState>,
+    _reader: Reader,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let c = find_collection(&id)?;
+    let filters: &[&str] = match c.source {
+        Source::Assets => &ASSET_FILTERS,
+        Source::Areas(_) => &AREA_FILTERS,
+    };
+    let p = params(&uri, &[&COMMON, filters])?;
+    let content_type = format(&p)?;
+    let crs = output_crs(&p)?;
+    let bbox_crs = p
+        .get("bbox-crs")
+        .map_or(Ok(Crs::Crs84), |v| Crs::parse("bbox-crs", v))?;
+    if p.contains_key("bbox-crs") && !p.contains_key("bbox") {
+        return Err(ApiError::BadRequest("bbox-crs needs a bbox".into()));
+    }
+    let bbox = p
+        .get("bbox")
+        .map(|b| parse_bbox_in(b, bbox_crs))
+        .transpose()?;
+    if let Some(d) = p.get("datetime") {
+        check_datetime(d)?;
+    }
+    let limit = match count(&p, "limit")? {
+        Some(0) => return Err(ApiError::BadRequest("limit must be at least 1".into())),
+        Some(n) => n.min(MAX_LIMIT),
+        None => DEFAULT_LIMIT,
+    };
+    let offset = count(&p, "offset")?.unwrap_or(0);
+
+    let mut out = Vec::with_capacity(1024);
+    let write_head = |out: &mut Vec<u8>, matched: usize, returned: usize| {
+        let base = base_url(&headers);
+        let mut links = vec![
+            json!({"href": format!("{base}{uri}"), "rel": "self", "type": content_type, "title": "This page"}),
+        ];
+        let (alt_f, alt_type) = if content_type == GEOJSON {
+            ("json", JSON)
+        } else {
+            ("geojson", GEOJSON)
+        };
+        links.push(json!({
+            "href": format!("{base}{}", with_param(&uri, "f", alt_f)),
+            "rel": "alternate", "type": alt_type, "title": "This page in another format"
+        }));
+        if offset + returned < matched {
+            links.push(json!({
+                "href": format!("{base}{}", page_href(&uri, offset + limit)),
+                "rel": "next", "type": content_type, "title": "Next page"
+            }));
+        }
+        if offset > 0 {
+            links.push(json!({
+                "href": format!("{base}{}", page_href(&uri, offset.saturating_sub(limit))),
+                "rel": "prev", "type": content_type, "title": "Previous page"
+            }));
+        }
+        let links = Value::Array(links);
+        let stamp = time::OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .ok()
+            .and_then(|t| t.format(&Rfc3339).ok())
+            .unwrap_or_default();
+        let stamp = stamp.as_str();
+        begin_collection(
+            out,
+            &[
+                ("numberMatched", &matched as &dyn Member),
+                ("numberReturned", &returned),
+                ("timeStamp", &stamp),
+                ("links", &links),
+            ],
+        );
+    };
+
+    match c.source {
+        Source::Assets => {
+            let crit = criteria(
+                p.get("kind").map(String::as_str),
+                p.get("status").map(String::as_str),
+                p.get("power_supply").map(String::as_str),
+                p.get("authority").map(String::as_str),
+                p.get("ward").map(String::as_str),
+            )
+            .map_err(bad_request)?;
+            let snap = state.register.assets().snapshot();
+            let hits = snap.query(bbox.as_ref().map(|b| &b.rects[..]), |a| {
+                crit.matches(a) && bbox.as_ref().is_none_or(|b| b.exact(&a.details.geometry))
+            });
+            let page: Vec<_> = hits.iter().skip(offset).take(limit).collect();
+            write_head(&mut out, hits.len(), page.len());
+            for (i, l) in page.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_asset_feature(&mut out, &l.asset, &|c| crs.output(c), |_| {});
+            }
+        }
+        Source::Areas(layer) => {
+            let index = state.register.areas();
+            let hits: Vec<&Area> = index
+                .areas()
+                .iter()
+                .filter(|a| a.layer == layer && area_matches(a, bbox.as_ref(), &p))
+                .collect();
+            let page: Vec<_> = hits.iter().skip(offset).take(limit).collect();
+            write_head(&mut out, hits.len(), page.len());
+            for (i, a) in page.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_area_feature(&mut out, a, crs);
+            }
+        }
+    }
+    end_collection(&mut out);
+    Ok(geojson_response(content_type, crs, out))
+}
+
+/// `GET /collections/{id}/items/{featureId}`.
+pub(super) async fn item(
+    State(state): State<AppState>,
+    _reader: Reader,
+    uri: Uri,
+    Path((id, feature_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let c = find_collection(&id)?;
+    let p = params(&uri, &[&["crs", "f"]])?;
+    let content_type = format(&p)?;
+    let crs = output_crs(&p)?;
+    let missing = || ApiError::NotFound(format!("feature {feature_id:?} not found in {id:?}"));
+    let mut out = Vec::with_capacity(1024);
+    match c.source {
+        Source::Assets => {
+            let snap = state.register.assets().snapshot();
+            let l = snap.get(&feature_id).ok_or_else(missing)?;
+            write_asset_feature(&mut out, &l.asset, &|c| crs.output(c), |_| {});
+        }
+        Source::Areas(layer) => {
+            let n: i64 = feature_id.parse().map_err(|_| missing())?;
+            let index = state.register.areas();
+            let areas = index.areas();
+            let a = areas
+                .binary_search_by_key(&n, |a| a.id)
+                .ok()
+                .map(|i| &areas[i])
+                .filter(|a| a.layer == layer)
+                .ok_or_else(missing)?;
+            write_area_feature(&mut out, a, crs);
+        }
+    }
+    Ok(geojson_response(content_type, crs, out))
+}

@@ -1,0 +1,410 @@
+//! The `streetcell` binary on a temporary SQLite file: tokens, imports, and
+//! a server that stops cleanly on SIGTERM.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use streetcell::domain::access::Principal;
+use streetcell::store::{Store, hash_token};
+
+const BIN: &str = env!("CARGO_BIN_EXE_streetcell");
+
+/// A temporary directory with a database URL inside it.
+struct Db {
+    dir: tempfile::TempDir,
+    url: String,
+}
+
+fn temp_db() -> Db {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}/streetcell.db", dir.path().display());
+    Db { dir, url }
+}
+
+/// The binary with the database URL given by flag, and no settings leaking
+/// in from the environment.
+fn streetcell(db: &Db) -> Command {
+    let mut c = Command::new(BIN);
+    c.arg("--database-url")
+        .arg(&db.url)
+        .env_remove("DATABASE_URL")
+        .env_remove("STREETCELL_LISTEN")
+        .env_remove("STREETCELL_ADMIN_TOKEN")
+        .env_remove("RUST_LOG")
+        .current_dir(db.dir.path());
+    c
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.stdin(Stdio::null()).output().expect("run streetcell")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// Creates an authority through the library, as an admin tool would.
+fn create_authority(db: &Db, code: &str) {
+    runtime().block_on(async {
+        let store = Store::connect(&db.url).await.expect("connect");
+        store
+            .create_authority(code, &format!("{code} council"))
+            .await
+            .expect("create authority");
+        store.close().await;
+    });
+}
+
+fn write_file(dir: &Path, name: &str, contents: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, contents).expect("write file");
+    p
+}
+
+#[test]
+fn token_create_prints_the_token_alone() {
+    let db = temp_db();
+    let out = run(streetcell(&db).args(["token", "create", "--role", "admin", "--name", "x"]));
+    assert!(out.status.success(), "{out:?}");
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "stdout: {stdout:?}");
+    assert!(stdout.ends_with('\n'), "{stdout:?}");
+    let token = lines[0];
+    assert!(token.starts_with("sc_"), "{token:?}");
+    assert_eq!(token, token.trim());
+    assert!(token.len() >= 40, "{token:?}");
+    assert!(
+        token[3..]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+        "{token:?}"
+    );
+
+    // Two tokens differ, and each is stored as the admin it was made for.
+    let out2 = run(streetcell(&db).args(["token", "create", "--role", "admin", "--name", "y"]));
+    assert!(out2.status.success(), "{out2:?}");
+    let token2 = text(&out2.stdout).trim().to_string();
+    assert_ne!(token, token2);
+    runtime().block_on(async {
+        let store = Store::connect(&db.url).await.expect("connect");
+        for t in [token, token2.as_str()] {
+            assert_eq!(
+                store.principal_for_hash(&hash_token(t)).await.unwrap(),
+                Some(Principal::Admin)
+            );
+        }
+        store.close().await;
+    });
+
+    // A staff token for an authority that exists.
+    create_authority(&db, "trafford");
+    let out = run(streetcell(&db).args([
+        "token",
+        "create",
+        "--role",
+        "staff",
+        "--authority",
+        "trafford",
+        "--name",
+        "estates",
+    ]));
+    assert!(out.status.success(), "{out:?}");
+    let staff = text(&out.stdout).trim().to_string();
+    assert!(staff.starts_with("sc_"));
+    runtime().block_on(async {
+        let store = Store::connect(&db.url).await.expect("connect");
+        assert_eq!(
+            store.principal_for_hash(&hash_token(&staff)).await.unwrap(),
+            Some(Principal::Staff {
+                authority: "trafford".into()
+            })
+        );
+        store.close().await;
+    });
+}
+
+#[test]
+fn token_create_refuses_a_scope_that_does_not_fit() {
+    let db = temp_db();
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["--role", "staff", "--name", "x"],
+            "a staff token needs an authority",
+        ),
+        (
+            &["--role", "operator", "--name", "x"],
+            "an operator token needs an organisation",
+        ),
+        (
+            &["--role", "admin", "--authority", "trafford", "--name", "x"],
+            "an admin token has no authority",
+        ),
+        (&["--role", "root", "--name", "x"], "unknown role"),
+        (
+            &["--role", "staff", "--authority", "nowhere", "--name", "x"],
+            "nowhere",
+        ),
+    ];
+    for (args, message) in cases {
+        let out = run(streetcell(&db).args(["token", "create"]).args(args));
+        assert!(!out.status.success(), "{args:?} succeeded: {out:?}");
+        assert_ne!(out.status.code(), Some(0));
+        assert!(
+            out.stdout.is_empty(),
+            "{args:?}: no token on stdout: {out:?}"
+        );
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(message),
+            "{args:?}: expected {message:?} in {stderr:?}"
+        );
+    }
+    // --name is required.
+    let out = run(streetcell(&db).args(["token", "create", "--role", "admin"]));
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("--name"), "{out:?}");
+}
+
+#[test]
+fn import_json_reports_inserted_updated_and_rejected_lines() {
+    let db = temp_db();
+    create_authority(&db, "trafford");
+    let csv = "ref,kind,lon,lat,street\n\
+               LP-1,lamp_post,-2.3365,53.4468,Talbot Road\n\
+               LP-2,lamp_post,-2.3370,95,Talbot Road\n\
+               LP-3,bus_shelter,-2.3450,53.4488,Chester Road\n";
+    let file = write_file(db.dir.path(), "assets.csv", csv);
+    let import = |db: &Db| {
+        run(streetcell(db)
+            .args(["import", "--authority", "trafford"])
+            .arg(&file)
+            .arg("--json"))
+    };
+
+    let out = import(&db);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "one JSON line: {stdout:?}");
+    let report: Value = serde_json::from_str(stdout.trim()).expect("JSON report");
+    assert_eq!(report["inserted"], 2, "{report}");
+    assert_eq!(report["updated"], 0, "{report}");
+    let rejected = report["rejected"].as_array().expect("rejected[]");
+    assert_eq!(rejected.len(), 1, "{report}");
+    assert_eq!(rejected[0]["line"], 3, "{report}");
+    let reason = rejected[0]["reason"].as_str().expect("reason");
+    assert!(reason.contains("latitude 95"), "{reason}");
+    // Exactly these members.
+    assert_eq!(
+        report.as_object().unwrap().keys().collect::<Vec<_>>(),
+        vec!["inserted", "rejected", "updated"]
+    );
+
+    // Again: the same refs are updated, not duplicated.
+    let out = import(&db);
+    assert!(out.status.success(), "{out:?}");
+    let report: Value = serde_json::from_str(text(&out.stdout).trim()).expect("JSON report");
+    assert_eq!(
+        report,
+        json!({"inserted": 0, "updated": 2, "rejected": [{"line": 3, "reason": reason}]})
+    );
+
+    runtime().block_on(async {
+        let store = Store::connect(&db.url).await.expect("connect");
+        let mut refs: Vec<String> = store
+            .all_assets()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(_, authority, d)| {
+                assert_eq!(authority, "trafford");
+                d.asset_ref
+            })
+            .collect();
+        refs.sort();
+        assert_eq!(refs, ["LP-1", "LP-3"]);
+        store.close().await;
+    });
+
+    // Without --json: a human summary, one line per rejected row.
+    let out = run(streetcell(&db)
+        .args(["import", "--authority", "trafford"])
+        .arg(&file));
+    assert!(out.status.success(), "{out:?}");
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("0 inserted, 2 updated, 1 rejected"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("line 3: "), "{stdout}");
+}
+
+#[test]
+fn import_refuses_unknown_authorities_and_files() {
+    let db = temp_db();
+    let file = write_file(
+        db.dir.path(),
+        "a.csv",
+        "ref,kind,lon,lat\nX,lamp_post,-2.3,53.4\n",
+    );
+    let out = run(streetcell(&db)
+        .args(["import", "--authority", "nowhere", "--json"])
+        .arg(&file));
+    assert!(!out.status.success(), "{out:?}");
+    assert!(text(&out.stderr).contains("nowhere"), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+
+    create_authority(&db, "trafford");
+    let txt = write_file(db.dir.path(), "a.txt", "ref,kind,lon,lat\n");
+    let out = run(streetcell(&db)
+        .args(["import", "--authority", "trafford"])
+        .arg(&txt));
+    assert!(!out.status.success(), "{out:?}");
+    assert!(text(&out.stderr).contains(".csv"), "{out:?}");
+
+    let out = run(streetcell(&db)
+        .args(["import", "--authority", "trafford"])
+        .arg(db.dir.path().join("missing.csv")));
+    assert!(!out.status.success(), "{out:?}");
+    assert!(text(&out.stderr).contains("missing.csv"), "{out:?}");
+
+    // A mapping the file does not fit is a whole-file error.
+    let out = run(streetcell(&db)
+        .args(["import", "--authority", "trafford", "--x-field", "east"])
+        .arg(&file));
+    assert!(!out.status.success(), "{out:?}");
+    assert!(text(&out.stderr).contains("east"), "{out:?}");
+}
+
+/// Kills the child on drop, so a failed test leaves no server behind.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// A plain HTTP/1.1 GET; returns the status code and the body.
+fn http_get(addr: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).expect("read response");
+    let status = resp
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("not HTTP: {resp:?}"));
+    let body = resp
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[cfg(unix)]
+#[test]
+fn serve_stops_cleanly_on_sigterm() {
+    let db = temp_db();
+    // A token made by the CLI before the server starts is honoured by it.
+    let out = run(streetcell(&db).args(["token", "create", "--role", "admin", "--name", "ops"]));
+    assert!(out.status.success(), "{out:?}");
+    let token = text(&out.stdout).trim().to_string();
+
+    let child = streetcell(&db)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn serve");
+    let mut server = Server(child);
+    let pid = server.0.id();
+
+    // Read stdout on a thread so a silent server cannot hang the test.
+    let stdout = server.0.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let first = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the server prints where it listens");
+    let addr = first
+        .strip_prefix("Streetcell listening on http://")
+        .and_then(|rest| rest.strip_suffix('/'))
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .to_string();
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    assert_ne!(addr, "127.0.0.1:0");
+
+    let (status, body) = http_get(&addr, "/healthz", None);
+    assert_eq!(status, 200, "{body}");
+    let health: Value = serde_json::from_str(&body).expect("healthz JSON");
+    assert_eq!(health["status"], "ok", "{health}");
+    assert_eq!(health["assets"], 0, "{health}");
+    let (status, body) = http_get(&addr, "/v1/assets", Some(&token));
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = http_get(&addr, "/v1/assets", None);
+    assert_eq!(status, 401);
+
+    let kill = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(kill.success());
+
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = server.0.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "serve did not stop within 10 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    if let Some(mut e) = server.0.stderr.take() {
+        let _ = e.read_to_string(&mut stderr);
+    }
+    assert!(
+        status.success(),
+        "exit status {status:?} after SIGTERM; stderr: {stderr}"
+    );
+    // The port is released.
+    assert!(
+        TcpStream::connect(&addr).is_err(),
+        "{addr} still accepts connections"
+    );
+}
