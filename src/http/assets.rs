@@ -453,7 +453,8 @@ async fn create(
 }
 
 /// The authority that owns `id`, checking the caller may change it. A
-/// caller from elsewhere gets the same 403 whether or not the id exists.
+/// missing id is a 404 for everyone: asset data is readable by any token,
+/// so whether an asset exists is not private.
 fn owned(state: &AppState, caller: &Caller, id: &str) -> ApiResult<(String, serde_json::Value)> {
     let snap = state.register.assets().snapshot();
     let Some(l) = snap.get(id) else {

@@ -176,6 +176,7 @@ impl Store {
              source_attributes = $15, updated_at = $16, revision = revision + 1 \
              WHERE id = $1 AND authority = $2",
         )
+        .persistent(false) // see upsert_one
         .bind(id)
         .bind(authority)
         .bind(&d.asset_ref)
@@ -321,6 +322,10 @@ async fn upsert_one(
          revision = assets.revision + 1 \
          RETURNING id, revision",
     )
+    // Not cached: sqlx 0.9's Any driver declares a NULL f64 as float4, and
+    // PostgreSQL would then hold a cached statement to that type and refuse
+    // the next row that has a height (transact-rs/sqlx#4290).
+    .persistent(false)
     .bind(asset_id(authority, &d.asset_ref))
     .bind(authority)
     .bind(&d.asset_ref)
