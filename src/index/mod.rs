@@ -274,7 +274,13 @@ impl Snapshot {
                 if !filter(&l.asset) {
                     continue;
                 }
-                let distance = l.distance_to(p);
+                let distance = match &l.asset.details.geometry {
+                    // For a point the tree's distance is the exact chord.
+                    Geometry::Point(_) if bound < geodesy::SHORT_CHORD_M => {
+                        geodesy::geodesic_from_chord(bound, p.y())
+                    }
+                    _ => l.distance_to(p),
+                };
                 if distance > max {
                     continue;
                 }
@@ -455,7 +461,10 @@ impl AssetIndex {
                 changes.remove(&id);
             }
         }
-        let next = if changes.len() > MIN_DELTA.max(old.base.slots.len() / 8) {
+        // Each write rebuilds the delta, so its cost grows with the delta;
+        // folding (a full bulk load) resets it. Folding at a fixed, modest
+        // size keeps single writes in the low milliseconds.
+        let next = if changes.len() > MIN_DELTA.max(old.base.slots.len() / 256) {
             fold(&old.base, &changes)
         } else {
             with_changes(Arc::clone(&old.base), changes)
