@@ -8,7 +8,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN, Db, TestApp, fresh_database, start};
+use crate::helpers::{ADMIN, Db, TestApp, fresh_database, problem, start};
 use crate::on_both_databases;
 use streetcell::store::asset_id;
 
@@ -78,34 +78,6 @@ async fn request(
             .body(serde_json::to_vec(v).expect("json")),
     };
     req.send().await.expect("request")
-}
-
-/// Asserts `resp` is a problem+json document with `status`, and returns it.
-async fn problem(resp: reqwest::Response, status: u16) -> Value {
-    assert_eq!(resp.status().as_u16(), status, "status of {}", resp.url());
-    let ct = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let url = resp.url().clone();
-    let text = resp.text().await.expect("body");
-    assert!(
-        ct.starts_with("application/problem+json"),
-        "{url}: content type {ct:?}, body {text}"
-    );
-    let body: Value = serde_json::from_str(&text).expect("problem body is JSON");
-    assert_eq!(body["status"], status, "{body}");
-    assert!(
-        body["title"].as_str().is_some_and(|t| !t.is_empty()),
-        "{body}"
-    );
-    assert!(
-        body["detail"].as_str().is_some_and(|t| !t.is_empty()),
-        "{body}"
-    );
-    body
 }
 
 /// Runs the rows in order, collecting every mismatch before failing.

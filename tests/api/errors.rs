@@ -6,34 +6,9 @@ use rand::{Rng, RngCore, SeedableRng};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN, TestApp};
+use crate::helpers::{ADMIN, TestApp, problem};
 use crate::on_both_databases;
 use streetcell::store::asset_id;
-
-/// Asserts `resp` has `status` and is a problem+json document whose
-/// `status` member agrees, with a title and a detail; returns the document.
-async fn problem(resp: reqwest::Response, status: u16) -> Value {
-    let got = resp.status().as_u16();
-    let url = resp.url().clone();
-    let ct = content_type(&resp);
-    let text = resp.text().await.expect("body");
-    assert_eq!(got, status, "{url}: {text}");
-    assert!(
-        ct.starts_with("application/problem+json"),
-        "{url}: content type {ct:?} for {text}"
-    );
-    let body: Value = serde_json::from_str(&text).expect("problem body is JSON");
-    assert_eq!(body["status"], status, "{body}");
-    assert!(
-        body["title"].as_str().is_some_and(|t| !t.is_empty()),
-        "{body}"
-    );
-    assert!(
-        body["detail"].as_str().is_some_and(|t| !t.is_empty()),
-        "{body}"
-    );
-    body
-}
 
 /// Like [`problem`] for a 422, also checking `errors[].field` names `field`.
 async fn invalid(resp: reqwest::Response, field: &str) -> Value {

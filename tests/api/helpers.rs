@@ -259,3 +259,33 @@ macro_rules! on_both_databases {
         }
     };
 }
+
+/// Asserts `resp` is an RFC 9457 problem+json document with `status` and a
+/// non-empty `title` and `detail`, and returns it.
+pub async fn problem(resp: reqwest::Response, status: u16) -> serde_json::Value {
+    let got = resp.status().as_u16();
+    let url = resp.url().clone();
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let text = resp.text().await.expect("body");
+    assert_eq!(got, status, "{url}: {text}");
+    assert!(
+        ct.starts_with("application/problem+json"),
+        "{url}: content type {ct:?} for {text}"
+    );
+    let body: serde_json::Value = serde_json::from_str(&text).expect("problem body is JSON");
+    assert_eq!(body["status"], status, "{body}");
+    assert!(
+        body["title"].as_str().is_some_and(|t| !t.is_empty()),
+        "{body}"
+    );
+    assert!(
+        body["detail"].as_str().is_some_and(|t| !t.is_empty()),
+        "{body}"
+    );
+    body
+}
