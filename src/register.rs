@@ -203,6 +203,19 @@ impl Register {
         if self.store.fee_schedule_count().await? != cached {
             self.reload_schedules().await?;
         }
+        let mut total = 0;
+        // The change log is read in chunks; keep going until it is drained.
+        loop {
+            let n = self.catch_up_chunk().await?;
+            if n == 0 {
+                return Ok(total);
+            }
+            total += n;
+        }
+    }
+
+    /// Applies one chunk of the change log; returns how many ids it held.
+    async fn catch_up_chunk(&self) -> StoreResult<usize> {
         let since = self.seen.load(Ordering::Acquire);
         let (ids, last) = self.store.changes_since(since).await?;
         if ids.is_empty() {

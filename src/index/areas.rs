@@ -28,6 +28,10 @@ impl AreaIndex {
     /// first (lowest id) wins, so placement is deterministic.
     pub fn build(mut areas: Vec<Area>) -> AreaIndex {
         areas.sort_by_key(|a| a.id);
+        for a in &mut areas {
+            use geo::orient::{Direction, Orient};
+            a.geometry = a.geometry.orient(Direction::Default);
+        }
         let mut grouped: HashMap<(String, AreaLayer), Vec<Slot>> = HashMap::new();
         for (i, a) in areas.iter().enumerate() {
             let Some(r) = a.geometry.bounding_rect() else {

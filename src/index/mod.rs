@@ -41,7 +41,8 @@ pub struct Located {
 
 impl Located {
     /// Computes the envelopes of `asset`.
-    pub fn new(asset: Asset) -> Located {
+    pub fn new(mut asset: Asset) -> Located {
+        orient_rings(&mut asset.details.geometry);
         let g = &asset.details.geometry;
         let bbox = g
             .bounding_rect()
@@ -76,6 +77,18 @@ impl Located {
             Geometry::Point(q) => geodesy::point_distance(p, *q),
             g => geometry_distance(&Geometry::Point(p), g),
         }
+    }
+}
+
+/// Puts polygon rings in RFC 7946's right-hand-rule order (exterior
+/// counter-clockwise, holes clockwise), once on write, so every response
+/// follows it whatever order the council's export used.
+pub fn orient_rings(g: &mut Geometry<f64>) {
+    use geo::orient::{Direction, Orient};
+    match g {
+        Geometry::Polygon(p) => *p = p.orient(Direction::Default),
+        Geometry::MultiPolygon(m) => *m = m.orient(Direction::Default),
+        _ => {}
     }
 }
 

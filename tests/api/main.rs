@@ -6,6 +6,7 @@ mod access;
 mod bng;
 mod errors;
 mod fees;
+mod geojson_valid;
 mod helpers;
 mod ogc;
 mod register;
