@@ -15,6 +15,7 @@
 //! - [`crs`]: British National Grid ⇄ WGS84 (OSTN15).
 //! - [`geojson_io`]: GeoJSON written straight to bytes.
 //! - [`http`]: the HTTP API, one module per resource.
+//! - [`ogc`]: OGC API - Features (Parts 1 and 2) for GIS clients.
 //! - [`cli`]: the command line; [`demo`]: the bundled Trafford demo.
 //!
 //! A request flows `http::<resource>` → (reads) an index snapshot, or
