@@ -1202,7 +1202,7 @@ mod tests {
             // unknown currency codes
             ("/currency", json!("GBX"), "currency"),
             ("/currency", json!("gbp"), "currency"),
-            ("/currency", json!("XXX"), "currency"),
+            ("/currency", json!("ZZZ"), "currency"),
             ("/currency", json!(""), "currency"),
             ("/currency", json!("JPY"), "currency"),
             // negative money

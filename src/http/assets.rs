@@ -1,6 +1,7 @@
 //! `/v1/assets`: list, fetch, nearest, spatial search, and edits.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -228,7 +229,7 @@ fn check_point(lon: f64, lat: f64) -> ApiResult<Point<f64>> {
 
 /// Writes hits with their distances, and each site's year-one annual fee
 /// under its council's published terms, as a FeatureCollection.
-fn distance_collection(state: &AppState, hits: &[(&std::sync::Arc<Located>, f64)]) -> Vec<u8> {
+fn distance_collection(state: &AppState, hits: &[(&Arc<Located>, f64)]) -> Vec<u8> {
     let today = time::OffsetDateTime::now_utc().date();
     let mut out = Vec::with_capacity(256 + hits.len() * 420);
     let n = hits.len();
@@ -455,16 +456,13 @@ async fn create(
 /// The authority that owns `id`, checking the caller may change it. A
 /// missing id is a 404 for everyone: asset data is readable by any token,
 /// so whether an asset exists is not private.
-fn owned(state: &AppState, caller: &Caller, id: &str) -> ApiResult<(String, serde_json::Value)> {
+fn owned(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Arc<Located>> {
     let snap = state.register.assets().snapshot();
     let Some(l) = snap.get(id) else {
         return Err(ApiError::NotFound(format!("asset {id:?} not found")));
     };
     caller.require_authority(&l.asset.authority)?;
-    let mut out = Vec::new();
-    write_asset_feature(&mut out, &l.asset, &|c| c, |_| {});
-    let current = serde_json::from_slice(&out).map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok((l.asset.authority.clone(), current))
+    Ok(Arc::clone(l))
 }
 
 async fn replace(
@@ -473,10 +471,13 @@ async fn replace(
     Path(id): Path<String>,
     Json(body): Json<serde_json::Value>,
 ) -> ApiResult<Response> {
-    let (authority, current) = owned(&state, &caller, &id)?;
+    let current = owned(&state, &caller, &id)?;
     let details = feature_from_value(body)?;
     same_ref(&current, &details)?;
-    state.register.update(&authority, &id, details).await?;
+    state
+        .register
+        .update(&current.asset.authority, &id, details)
+        .await?;
     written(&state, &id, StatusCode::OK)
 }
 
@@ -488,22 +489,28 @@ async fn patch(
     Path(id): Path<String>,
     Json(body): Json<serde_json::Value>,
 ) -> ApiResult<Response> {
-    let (authority, mut current) = owned(&state, &caller, &id)?;
+    let current = owned(&state, &caller, &id)?;
     if !body.is_object() {
         return Err(ApiError::invalid("body", "a merge patch is a JSON object"));
     }
-    let before = current.clone();
-    merge_patch(&mut current, &body);
-    let details = feature_from_value(current)?;
-    same_ref(&before, &details)?;
-    state.register.update(&authority, &id, details).await?;
+    let mut out = Vec::new();
+    write_asset_feature(&mut out, &current.asset, &|c| c, |_| {});
+    let mut feature: serde_json::Value =
+        serde_json::from_slice(&out).map_err(|e| ApiError::Internal(e.to_string()))?;
+    merge_patch(&mut feature, &body);
+    let details = feature_from_value(feature)?;
+    same_ref(&current, &details)?;
+    state
+        .register
+        .update(&current.asset.authority, &id, details)
+        .await?;
     written(&state, &id, StatusCode::OK)
 }
 
 /// Refuses a change of ref: the ref is the council's asset number, which
 /// imports match on and the id is derived from.
-fn same_ref(current: &serde_json::Value, details: &AssetDetails) -> ApiResult<()> {
-    if current["properties"]["ref"].as_str() == Some(details.asset_ref.as_str()) {
+fn same_ref(current: &Located, details: &AssetDetails) -> ApiResult<()> {
+    if current.asset.details.asset_ref == details.asset_ref {
         Ok(())
     } else {
         Err(ApiError::invalid(

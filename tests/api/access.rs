@@ -8,7 +8,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN, Db, TestApp, fresh_database, problem, start};
+use crate::helpers::{ADMIN, Db, TestApp, content_type, fresh_database, problem, start};
 use crate::on_both_databases;
 use streetcell::store::asset_id;
 
@@ -86,12 +86,7 @@ async fn run_table(app: &TestApp, cases: &[Case]) {
     for c in cases {
         let resp = request(app, c.method.clone(), &c.path, c.token.as_deref(), &c.body).await;
         let status = resp.status().as_u16();
-        let ct = resp
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
+        let ct = content_type(&resp);
         let www = resp.headers().get("www-authenticate").cloned();
         let text = resp.text().await.unwrap_or_default();
         if status != c.expect {

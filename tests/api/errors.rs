@@ -6,7 +6,7 @@ use rand::{Rng, RngCore, SeedableRng};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN, TestApp, problem};
+use crate::helpers::{ADMIN, TestApp, content_type, problem};
 use crate::on_both_databases;
 use streetcell::store::asset_id;
 
@@ -27,14 +27,6 @@ async fn invalid(resp: reqwest::Response, field: &str) -> Value {
         "expected errors[].field {field:?}: {body}"
     );
     body
-}
-
-fn content_type(resp: &reqwest::Response) -> String {
-    resp.headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string()
 }
 
 fn feature(asset_ref: &str, kind: &str, geometry: Value) -> Value {

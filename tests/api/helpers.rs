@@ -265,12 +265,7 @@ macro_rules! on_both_databases {
 pub async fn problem(resp: reqwest::Response, status: u16) -> serde_json::Value {
     let got = resp.status().as_u16();
     let url = resp.url().clone();
-    let ct = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let ct = content_type(&resp);
     let text = resp.text().await.expect("body");
     assert_eq!(got, status, "{url}: {text}");
     assert!(
@@ -288,4 +283,13 @@ pub async fn problem(resp: reqwest::Response, status: u16) -> serde_json::Value 
         "{body}"
     );
     body
+}
+
+/// A response's `Content-Type`, or "" when absent.
+pub fn content_type(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
 }
