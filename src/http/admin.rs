@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::auth::Caller;
+use super::openapi::{BadRequest, Forbidden, Unauthorized, Unprocessable};
 use super::{ApiError, ApiResult, AppState, Json};
 use crate::domain::access::{Principal, Role, validate_token_scope};
 use crate::domain::validate::Slug;
@@ -24,8 +25,10 @@ pub fn router() -> Router<AppState> {
         .route("/v1/tokens", post(create_token))
 }
 
-#[derive(Deserialize)]
-struct NewAuthority {
+/// Body of `POST /v1/authorities`.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct NewAuthority {
+    /// Lower-case slug, e.g. `trafford`.
     code: String,
     name: String,
 }
@@ -42,6 +45,12 @@ fn name(value: &str) -> ApiResult<String> {
     Ok(v.to_string())
 }
 
+/// Adds a council (admin only).
+#[utoipa::path(post, path = "/v1/authorities", tag = "admin", request_body = NewAuthority,
+    responses((status = 201, description = "Created", body = Authority),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized), (status = 403, response = Forbidden),
+        (status = 409, description = "The code is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = Unprocessable)))]
 async fn create_authority(
     State(state): State<AppState>,
     caller: Caller,
@@ -58,17 +67,27 @@ async fn create_authority(
 }
 
 /// The councils using this deployment: public, like their published terms.
+#[utoipa::path(get, path = "/v1/authorities", tag = "admin", security(()),
+    responses((status = 200, description = "Every authority", body = AuthorityList)))]
 async fn list_authorities(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
     let all = state.register.store.authorities().await?;
     Ok(axum::Json(json!({ "authorities": all })))
 }
 
-#[derive(Deserialize)]
-struct NewOrganisation {
+/// Body of `POST /v1/organisations`.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct NewOrganisation {
+    /// Lower-case slug.
     slug: String,
     name: String,
 }
 
+/// Adds an operator or neutral host (admin only).
+#[utoipa::path(post, path = "/v1/organisations", tag = "admin", request_body = NewOrganisation,
+    responses((status = 201, description = "Created", body = Organisation),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized), (status = 403, response = Forbidden),
+        (status = 409, description = "The slug is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = Unprocessable)))]
 async fn create_organisation(
     State(state): State<AppState>,
     caller: Caller,
@@ -84,14 +103,20 @@ async fn create_organisation(
     Ok((StatusCode::CREATED, axum::Json(o)))
 }
 
-#[derive(Deserialize)]
-struct NewToken {
+/// Body of `POST /v1/tokens`.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct NewToken {
+    /// `admin`, `staff` (needs `authority`) or `operator` (needs `organisation`).
     role: String,
     authority: Option<String>,
     organisation: Option<String>,
     name: String,
 }
 
+/// Issues a bearer token (admin only); it is shown once.
+#[utoipa::path(post, path = "/v1/tokens", tag = "admin", request_body = NewToken,
+    responses((status = 201, description = "The token", body = Token),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized), (status = 403, response = Forbidden), (status = 422, response = Unprocessable)))]
 async fn create_token(
     State(state): State<AppState>,
     caller: Caller,

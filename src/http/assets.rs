@@ -12,6 +12,7 @@ use geo::{Coord, Point, Rect};
 use serde::Deserialize;
 
 use super::auth::{Caller, Reader};
+use super::openapi::{BadRequest, Forbidden, NotFound, Unauthorized, Unprocessable};
 use super::{ApiError, ApiResult, AppState, Encoded, Json, Query};
 use crate::domain::asset::{
     AssetDetails, AssetKind, AssetStatus, InvalidField, PowerSupply, parse_date,
@@ -122,6 +123,21 @@ pub fn page_href(uri: &Uri, offset: usize) -> String {
     format!("{}?{}", uri.path(), query)
 }
 
+/// Assets in a bounding box, filtered, one page at a time.
+#[utoipa::path(get, path = "/v1/assets", tag = "assets",
+    params(
+        ("bbox" = Option<String>, Query, description = "minLon,minLat,maxLon,maxLat (WGS84); minLon > maxLon crosses the antimeridian"),
+        ("kind" = Option<String>, Query, description = "Comma-separated kinds: lamp_post, cctv_column, traffic_signal, bus_shelter, rooftop, wall, other"),
+        ("status" = Option<String>, Query, description = "Comma-separated: available, unavailable"),
+        ("power_supply" = Option<String>, Query, description = "Comma-separated: none, part_night, continuous"),
+        ("authority" = Option<String>, Query, description = "Authority code"),
+        ("ward" = Option<String>, Query, description = "Ward name"),
+        ("limit" = Option<usize>, Query, description = "Page size (default 100); larger values are clamped", minimum = 1, maximum = 10000),
+        ("offset" = Option<usize>, Query, description = "Features to skip"),
+    ),
+    responses(
+        (status = 200, description = "A page of assets", body = AssetFeatureCollection, content_type = "application/geo+json"),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized), (status = 422, response = Unprocessable)))]
 async fn list(
     State(state): State<AppState>,
     _reader: Reader,
@@ -182,6 +198,12 @@ async fn list(
     Ok(Encoded::geojson(out))
 }
 
+/// One asset.
+#[utoipa::path(get, path = "/v1/assets/{id}", tag = "assets",
+    params(("id" = String, Path, description = "Asset id")),
+    responses(
+        (status = 200, description = "The asset", body = AssetFeature, content_type = "application/geo+json"),
+        (status = 401, response = Unauthorized), (status = 404, response = NotFound)))]
 async fn fetch(
     State(state): State<AppState>,
     _reader: Reader,
@@ -260,6 +282,21 @@ fn distance_collection(state: &AppState, hits: &[(&Arc<Located>, f64)]) -> Vec<u
     out
 }
 
+/// The k assets nearest a point, by geodesic distance.
+#[utoipa::path(get, path = "/v1/assets/nearest", tag = "assets",
+    params(
+        ("lon" = f64, Query, description = "Longitude (WGS84)", minimum = -180, maximum = 180),
+        ("lat" = f64, Query, description = "Latitude (WGS84)", minimum = -90, maximum = 90),
+        ("k" = Option<usize>, Query, description = "How many (default 10)", minimum = 1, maximum = 1000),
+        ("max_distance_m" = Option<f64>, Query, description = "Only assets within this many metres"),
+        ("kind" = Option<String>, Query, description = "Comma-separated kinds: lamp_post, cctv_column, traffic_signal, bus_shelter, rooftop, wall, other"),
+        ("status" = Option<String>, Query, description = "Comma-separated: available, unavailable"),
+        ("power_supply" = Option<String>, Query, description = "Comma-separated: none, part_night, continuous"),
+        ("authority" = Option<String>, Query, description = "Authority code"),
+    ),
+    responses(
+        (status = 200, description = "Nearest first; each feature has `distance_m`, and `annual_fee` where a fee schedule is published", body = AssetFeatureCollection, content_type = "application/geo+json"),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized), (status = 422, response = Unprocessable)))]
 async fn nearest(
     State(state): State<AppState>,
     _reader: Reader,
@@ -302,6 +339,12 @@ struct SearchBody {
 /// Largest buffer a search may ask for: a borough, not a country.
 const MAX_BUFFER_M: f64 = 50_000.0;
 
+/// Assets that intersect a geometry, optionally grown by a buffer.
+#[utoipa::path(post, path = "/v1/assets/search", tag = "assets",
+    request_body = SearchRequest,
+    responses(
+        (status = 200, description = "Matching assets nearest first, with `distance_m`", body = AssetFeatureCollection, content_type = "application/geo+json"),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized), (status = 422, response = Unprocessable)))]
 async fn search(
     State(state): State<AppState>,
     _reader: Reader,
@@ -332,7 +375,7 @@ async fn search(
 /// ignored, so a client can edit what it fetched and send it back.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct AssetFeature {
+struct AssetWrite {
     #[serde(rename = "type")]
     _type: Option<String>,
     #[serde(rename = "id")]
@@ -370,7 +413,7 @@ struct AssetProperties {
     _distance_m: Option<serde_json::Value>,
 }
 
-impl AssetFeature {
+impl AssetWrite {
     fn into_details(self) -> ApiResult<AssetDetails> {
         fn parse<T>(
             field: &str,
@@ -406,7 +449,7 @@ impl AssetFeature {
 }
 
 fn feature_from_value(v: serde_json::Value) -> ApiResult<AssetDetails> {
-    let f: AssetFeature =
+    let f: AssetWrite =
         serde_json::from_value(v).map_err(|e| ApiError::invalid("body", e.to_string()))?;
     f.into_details()
 }
@@ -430,6 +473,14 @@ fn written(state: &AppState, id: &str, status: StatusCode) -> ApiResult<Response
     Ok(r)
 }
 
+/// Adds one asset to an authority's register.
+#[utoipa::path(post, path = "/v1/authorities/{code}/assets", tag = "assets",
+    params(("code" = String, Path, description = "Authority code")),
+    request_body(content = AssetInput, content_type = "application/geo+json"),
+    responses(
+        (status = 201, description = "Created; `Location` names it", body = AssetFeature, content_type = "application/geo+json"),
+        (status = 409, description = "An asset with this ref exists", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized), (status = 403, response = Forbidden), (status = 404, response = NotFound), (status = 422, response = Unprocessable)))]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -465,6 +516,13 @@ fn owned(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Arc<Located>>
     Ok(Arc::clone(l))
 }
 
+/// Replaces an asset's fields (its `ref` cannot change).
+#[utoipa::path(put, path = "/v1/assets/{id}", tag = "assets",
+    params(("id" = String, Path, description = "Asset id")),
+    request_body(content = AssetInput, content_type = "application/geo+json"),
+    responses(
+        (status = 200, description = "The asset as stored", body = AssetFeature, content_type = "application/geo+json"),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized), (status = 403, response = Forbidden), (status = 404, response = NotFound), (status = 422, response = Unprocessable)))]
 async fn replace(
     State(state): State<AppState>,
     caller: Caller,
@@ -483,6 +541,12 @@ async fn replace(
 
 /// RFC 7396 JSON merge patch of a Feature: `properties` members replace
 /// (or, when null, clear) the current ones; a `geometry` replaces it.
+#[utoipa::path(patch, path = "/v1/assets/{id}", tag = "assets",
+    params(("id" = String, Path, description = "Asset id")),
+    request_body(content = Object, content_type = "application/merge-patch+json", description = "A partial feature: `properties` and/or `geometry`"),
+    responses(
+        (status = 200, description = "The asset as stored", body = AssetFeature, content_type = "application/geo+json"),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized), (status = 403, response = Forbidden), (status = 404, response = NotFound), (status = 422, response = Unprocessable)))]
 async fn patch(
     State(state): State<AppState>,
     caller: Caller,
@@ -538,6 +602,10 @@ fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
     }
 }
 
+/// Deletes an asset.
+#[utoipa::path(delete, path = "/v1/assets/{id}", tag = "assets",
+    params(("id" = String, Path, description = "Asset id")),
+    responses((status = 204, description = "Deleted"), (status = 401, response = Unauthorized), (status = 403, response = Forbidden), (status = 404, response = NotFound)))]
 async fn remove(
     State(state): State<AppState>,
     caller: Caller,

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::Caller;
+use super::openapi::{BadRequest, Forbidden, NotFound, Unauthorized, Unprocessable};
 use super::{ApiError, ApiResult, AppState, Json};
 use crate::domain::asset::InvalidField;
 use crate::domain::fees::{self, FeeSchedule, QuoteSite, QuoteTerms};
@@ -53,7 +54,11 @@ async fn known_authority(state: &AppState, code: &str) -> ApiResult<()> {
 }
 
 /// The schedule in effect today, or, before the first one takes effect,
-/// the first one published.
+/// the first one published. Public: councils publish their terms.
+#[utoipa::path(get, path = "/v1/authorities/{code}/fee-schedule", tag = "fees", security(()),
+    params(("code" = String, Path, description = "Authority code")),
+    responses((status = 200, description = "The fee schedule with `authority`, `version` and `published_at` (see docs/fees.md)", body = Object),
+        (status = 404, response = NotFound)))]
 async fn current(
     State(state): State<AppState>,
     Path(code): Path<String>,
@@ -70,6 +75,11 @@ async fn current(
     Ok(axum::Json(published_json(chosen)?))
 }
 
+/// Every published version, oldest first.
+#[utoipa::path(get, path = "/v1/authorities/{code}/fee-schedule/history", tag = "fees", security(()),
+    params(("code" = String, Path, description = "Authority code")),
+    responses((status = 200, description = "`{authority, versions: [...]}`", body = Object),
+        (status = 404, response = NotFound)))]
 async fn history(
     State(state): State<AppState>,
     Path(code): Path<String>,
@@ -85,6 +95,15 @@ async fn history(
     ))
 }
 
+/// Publishes a new version of an authority's fee schedule (staff of that
+/// authority, or admin). Earlier versions stay for quotes dated before it.
+#[utoipa::path(put, path = "/v1/authorities/{code}/fee-schedule", tag = "fees",
+    params(("code" = String, Path, description = "Authority code")),
+    request_body(content = Object, description = "A fee schedule document (docs/fees.md; examples in data/fees/)"),
+    responses((status = 201, description = "The published version", body = Object),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden), (status = 404, response = NotFound),
+        (status = 422, response = Unprocessable)))]
 async fn publish(
     State(state): State<AppState>,
     caller: Caller,
@@ -113,6 +132,10 @@ struct QuoteRequest {
 
 /// Itemised quotes, one per council whose assets were named, each priced
 /// on the schedule in effect on the start date.
+#[utoipa::path(post, path = "/v1/quotes", tag = "fees", request_body = QuoteBody,
+    responses((status = 200, description = "Quotes per authority, itemised by year and site, money as two-decimal strings", body = Object),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 422, response = Unprocessable)))]
 async fn quote(
     State(state): State<AppState>,
     _caller: Caller,

@@ -10,6 +10,7 @@ use axum::routing::post;
 use serde::Deserialize;
 
 use super::auth::{Caller, Reader};
+use super::openapi::{BadRequest, Forbidden, NotFound, Unauthorized, Unprocessable};
 use super::{ApiError, ApiResult, AppState, Encoded, MAX_IMPORT_BODY, Query};
 use crate::domain::area::AreaLayer;
 use crate::domain::asset::AssetKind;
@@ -33,8 +34,9 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Import mapping options, as query parameters.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct MappingParams {
     /// One kind for every row.
     pub kind: Option<String>,
@@ -114,6 +116,16 @@ async fn known_authority(state: &AppState, caller: &Caller, code: &str) -> ApiRe
     Ok(())
 }
 
+/// Imports (upserts by ref) an authority's register from GeoJSON or CSV.
+/// Good rows land even when others are rejected.
+#[utoipa::path(post, path = "/v1/authorities/{code}/imports", tag = "imports",
+    params(("code" = String, Path, description = "Authority code"), MappingParams),
+    request_body(content = String, description = "The register as `application/geo+json` or `text/csv`", content_type = "text/csv"),
+    responses((status = 200, description = "What was inserted, updated and rejected", body = ImportReport),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized), (status = 403, response = Forbidden), (status = 404, response = NotFound),
+        (status = 413, description = "Body over 256 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Neither GeoJSON nor CSV", body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = Unprocessable)))]
 async fn import_assets(
     State(state): State<AppState>,
     caller: Caller,
@@ -150,6 +162,15 @@ struct AreaParams {
     name_field: Option<String>,
 }
 
+/// Replaces one boundary layer (wards, fee zones or conservation areas) of
+/// an authority from GeoJSON polygons; assets are re-placed.
+#[utoipa::path(post, path = "/v1/authorities/{code}/areas", tag = "imports",
+    params(("code" = String, Path, description = "Authority code"),
+        ("layer" = String, Query, description = "ward, fee_zone or conservation_area"),
+        ("name_field" = Option<String>, Query, description = "Property holding each polygon's name (default `name`)")),
+    request_body(content = Object, description = "GeoJSON FeatureCollection of Polygon/MultiPolygon", content_type = "application/geo+json"),
+    responses((status = 200, description = "How many areas were loaded and which features were rejected"),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized), (status = 403, response = Forbidden), (status = 404, response = NotFound), (status = 422, response = Unprocessable)))]
 async fn import_areas(
     State(state): State<AppState>,
     caller: Caller,
@@ -188,6 +209,11 @@ struct LayerParams {
 }
 
 /// An authority's boundary polygons as GeoJSON.
+#[utoipa::path(get, path = "/v1/authorities/{code}/areas", tag = "imports",
+    params(("code" = String, Path, description = "Authority code"),
+        ("layer" = Option<String>, Query, description = "ward, fee_zone or conservation_area (default: all)")),
+    responses((status = 200, description = "The polygons", body = AreaFeatureCollection, content_type = "application/geo+json"),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized), (status = 404, response = NotFound)))]
 async fn list_areas(
     State(state): State<AppState>,
     _reader: Reader,

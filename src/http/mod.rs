@@ -9,6 +9,7 @@ pub mod auth;
 pub mod error;
 pub mod fees;
 pub mod imports;
+pub mod openapi;
 
 use std::sync::Arc;
 
@@ -67,6 +68,7 @@ pub fn app(state: AppState) -> Router {
         .merge(assets::router())
         .merge(imports::router())
         .merge(fees::router())
+        .merge(openapi::router())
         .merge(crate::ogc::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -75,6 +77,10 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Liveness and readiness: the database answers.
+#[utoipa::path(get, path = "/healthz", tag = "service", security(()),
+    responses((status = 200, description = "Up; the body says how many assets are indexed"),
+        (status = 500, description = "The database does not answer", body = Problem)))]
 async fn healthz(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> ApiResult<Response> {

@@ -151,6 +151,27 @@ fn area_matches(a: &Area, bbox: Option<&BboxFilter>, p: &BTreeMap<String, String
 }
 
 /// `GET /collections/{id}/items`.
+#[utoipa::path(get, path = "/collections/{collectionId}/items", tag = "ogc",
+    params(("collectionId" = String, Path, description = "assets, wards, fee-zones or conservation-areas"),
+        ("bbox" = Option<String>, Query, description = "minx,miny,maxx,maxy (or 6 numbers with heights), in `bbox-crs`; intersects"),
+        ("bbox-crs" = Option<String>, Query, description = "CRS URI of `bbox` (default CRS84)"),
+        ("crs" = Option<String>, Query, description = "Output CRS URI: CRS84 (default), EPSG 4326 (lat/lon order) or EPSG 27700 (British National Grid)"),
+        ("limit" = Option<usize>, Query, description = "Page size, default 100; larger values are clamped to 10000", minimum = 1, maximum = 10000),
+        ("offset" = Option<usize>, Query, description = "Features to skip (the `next` link carries it)"),
+        ("datetime" = Option<String>, Query, description = "RFC 3339 instant or interval; features have no time, so it filters nothing"),
+        ("f" = Option<String>, Query, description = "`json` labels the body application/json instead of application/geo+json"),
+        ("kind" = Option<String>, Query, description = "assets: comma-separated kinds"),
+        ("status" = Option<String>, Query, description = "assets: available or unavailable"),
+        ("power_supply" = Option<String>, Query, description = "assets: none, part_night or continuous"),
+        ("ward" = Option<String>, Query, description = "assets: ward name"),
+        ("authority" = Option<String>, Query, description = "Authority code"),
+        ("name" = Option<String>, Query, description = "boundary layers: area name"),
+    ),
+    responses(
+        (status = 200, description = "A page of features with numberMatched, numberReturned and next/prev links; `Content-Crs` names the CRS", content_type = "application/geo+json", body = AssetFeatureCollection),
+        (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 401, response = crate::http::openapi::Unauthorized),
+        (status = 404, response = crate::http::openapi::NotFound)))]
 pub(super) async fn items(
     State(state): State<AppState>,
     _reader: Reader,
@@ -276,6 +297,12 @@ pub(super) async fn items(
 }
 
 /// `GET /collections/{id}/items/{featureId}`.
+#[utoipa::path(get, path = "/collections/{collectionId}/items/{featureId}", tag = "ogc",
+    params(("collectionId" = String, Path, description = "assets, wards, fee-zones or conservation-areas"), ("featureId" = String, Path, description = "The feature's `id`"), ("crs" = Option<String>, Query, description = "Output CRS URI: CRS84 (default), EPSG 4326 (lat/lon order) or EPSG 27700 (British National Grid)"), ("f" = Option<String>, Query, description = "`json` labels the body application/json instead of application/geo+json")),
+    responses(
+        (status = 200, description = "The feature", content_type = "application/geo+json", body = AssetFeature),
+        (status = 400, response = crate::http::openapi::BadRequest),
+        (status = 404, response = crate::http::openapi::NotFound)))]
 pub(super) async fn item(
     State(state): State<AppState>,
     _reader: Reader,

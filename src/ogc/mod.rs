@@ -37,10 +37,24 @@ pub fn router() -> Router<AppState> {
         .route("/collections/{id}/items/{feature_id}", get(items::item))
 }
 
+/// The OpenAPI description of this module's operations, merged into `/api`.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    landing,
+    conformance,
+    collections,
+    collection,
+    queryables,
+    items::items,
+    items::item
+))]
+pub struct OgcApiDoc;
+
 /// Conformance classes implemented.
-pub const CONFORMANCE: [&str; 3] = [
+pub const CONFORMANCE: [&str; 4] = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 ];
 
@@ -129,6 +143,9 @@ fn json_response(content_type: &'static str, body: &Value) -> Response {
     r
 }
 
+/// Landing page: links to the API definition, conformance and data.
+#[utoipa::path(get, path = "/", tag = "ogc",
+    responses((status = 200, description = "Links to the API definition, conformance classes and collections", body = Object)))]
 async fn landing(_reader: Reader, headers: HeaderMap) -> Response {
     let base = base_url(&headers);
     json_response(
@@ -149,10 +166,17 @@ async fn landing(_reader: Reader, headers: HeaderMap) -> Response {
     )
 }
 
+/// The conformance classes this service implements.
+#[utoipa::path(get, path = "/conformance", tag = "ogc",
+    responses((status = 200, description = "`{conformsTo: [...]}`", body = Object)))]
 async fn conformance(_reader: Reader) -> Response {
     json_response(JSON, &json!({"conformsTo": CONFORMANCE}))
 }
 
+/// The feature collections, each with extent, CRS list and links.
+#[utoipa::path(get, path = "/collections", tag = "ogc",
+    responses((status = 200, description = "The collections", body = Object),
+        (status = 401, response = crate::http::openapi::Unauthorized)))]
 async fn collections(
     State(state): State<AppState>,
     _reader: Reader,
@@ -173,6 +197,12 @@ async fn collections(
     )
 }
 
+/// One collection's description.
+#[utoipa::path(get, path = "/collections/{collectionId}", tag = "ogc",
+    params(("collectionId" = String, Path, description = "assets, wards, fee-zones or conservation-areas")),
+    responses((status = 200, description = "The collection", body = Object),
+        (status = 401, response = crate::http::openapi::Unauthorized),
+        (status = 404, response = crate::http::openapi::NotFound)))]
 async fn collection(
     State(state): State<AppState>,
     _reader: Reader,
@@ -257,6 +287,11 @@ fn asset_extent(snap: &Arc<Snapshot>) -> Option<Rect<f64>> {
     rect
 }
 
+/// The properties a client may filter the collection's items by (JSON Schema).
+#[utoipa::path(get, path = "/collections/{collectionId}/queryables", tag = "ogc",
+    params(("collectionId" = String, Path, description = "assets, wards, fee-zones or conservation-areas")),
+    responses((status = 200, description = "JSON Schema of the queryable properties", body = Object, content_type = "application/schema+json"),
+        (status = 404, response = crate::http::openapi::NotFound)))]
 async fn queryables(
     _reader: Reader,
     headers: HeaderMap,

@@ -9,4 +9,5 @@ mod fees;
 mod geojson_valid;
 mod helpers;
 mod ogc;
+mod openapi;
 mod register;

@@ -1,0 +1,532 @@
+//! `GET /api`: the OpenAPI 3.0 document of the whole HTTP API, generated
+//! from the handlers' `#[utoipa::path]` annotations.
+//!
+//! utoipa 4 is used rather than 5+ because it writes OpenAPI 3.0.3, which is
+//! what OGC API - Features' `oas30` conformance class and the media type
+//! `application/vnd.oai.openapi+json;version=3.0` promise; 5+ writes 3.1.
+//! The document is built once, on first request, and served from memory.
+//!
+//! The schema types below describe responses the service writes by hand
+//! (GeoJSON straight to bytes), so they exist for the document only.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use serde_json::Value;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToResponse, ToSchema};
+
+use super::AppState;
+
+/// Media type of the document, as OGC API - Features asks.
+pub const OPENAPI_JSON: &str = "application/vnd.oai.openapi+json;version=3.0";
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api", get(api))
+        .route("/api.html", get(api_html))
+}
+
+/// The whole API description, including the OGC API - Features paths.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::ogc::OgcApiDoc::openapi());
+    doc
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api", tag = "service", security(()),
+    responses((status = 200, description = "OpenAPI 3.0 document", body = Object,
+        content_type = "application/vnd.oai.openapi+json;version=3.0")))]
+async fn api() -> impl IntoResponse {
+    static BODY: OnceLock<Vec<u8>> = OnceLock::new();
+    let body = BODY.get_or_init(|| {
+        serde_json::to_vec(&document()).expect("an OpenAPI document always serialises")
+    });
+    ([(header::CONTENT_TYPE, OPENAPI_JSON)], body.as_slice())
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Streetcell",
+        description = "Council street assets (lamp posts, CCTV columns, rooftops...) as 5G \
+                       small-cell sites: the asset register, spatial search, fee schedules and \
+                       quotes, and OGC API - Features for GIS tools.\n\n\
+                       Errors are RFC 9457 `application/problem+json`. Send a bearer token \
+                       (`Authorization: Bearer ...`) unless the server runs with `--public-read` \
+                       (reads only).",
+        license(name = "MIT OR Apache-2.0")
+    ),
+    paths(
+        super::healthz,
+        super::admin::list_authorities,
+        super::admin::create_authority,
+        super::admin::create_organisation,
+        super::admin::create_token,
+        super::assets::list,
+        super::assets::nearest,
+        super::assets::search,
+        super::assets::fetch,
+        super::assets::replace,
+        super::assets::patch,
+        super::assets::remove,
+        super::assets::create,
+        super::imports::import_assets,
+        super::imports::import_areas,
+        super::imports::list_areas,
+        super::fees::current,
+        super::fees::publish,
+        super::fees::history,
+        super::fees::quote,
+        api,
+        api_html,
+    ),
+    components(responses(BadRequest, Unauthorized, Forbidden, NotFound, Unprocessable), schemas(
+        Problem,
+        InvalidField,
+        AssetFeatureCollection,
+        AssetFeature,
+        AssetProperties,
+        AssetInput,
+        AssetInputProperties,
+        AssetKind,
+        SearchRequest,
+        ImportReport,
+        Rejection,
+        Authority,
+        AuthorityList,
+        super::admin::NewAuthority,
+        super::admin::NewOrganisation,
+        Organisation,
+        super::admin::NewToken,
+        Token,
+        QuoteBody,
+        AreaFeatureCollection,
+    )),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags(
+        (name = "assets", description = "The asset register: list, nearest, search and edits"),
+        (name = "imports", description = "Bulk import of assets and boundary layers"),
+        (name = "fees", description = "Published fee schedules and itemised quotes"),
+        (name = "admin", description = "Authorities, organisations and tokens"),
+        (name = "ogc", description = "OGC API - Features (Parts 1 and 2) for GIS clients"),
+        (name = "service", description = "Health and this document"),
+    )
+)]
+struct ApiDoc;
+
+/// Declares the bearer token scheme every operation uses.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A token from `streetcell token create` or `POST /v1/tokens`",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// An RFC 9457 problem details document: every error the service returns.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Problem {
+    /// Always `about:blank`: the HTTP status says what kind of problem.
+    #[schema(example = "about:blank")]
+    r#type: String,
+    /// The status's reason phrase.
+    #[schema(example = "Unprocessable Entity")]
+    title: String,
+    /// HTTP status code.
+    #[schema(example = 422)]
+    status: u16,
+    /// What was wrong, for a person.
+    detail: String,
+    /// For validation errors: each offending field.
+    errors: Option<Vec<InvalidField>>,
+}
+
+/// One invalid field of a request.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct InvalidField {
+    /// Field or parameter name.
+    #[schema(example = "kind")]
+    field: String,
+    /// Why it was refused.
+    message: String,
+}
+
+/// Kinds of street asset.
+#[derive(ToSchema)]
+#[allow(dead_code, non_camel_case_types)]
+pub enum AssetKind {
+    lamp_post,
+    cctv_column,
+    traffic_signal,
+    bus_shelter,
+    rooftop,
+    wall,
+    other,
+}
+
+/// Assets as GeoJSON (RFC 7946), with paging counts.
+#[derive(ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct AssetFeatureCollection {
+    /// `FeatureCollection`.
+    #[schema(example = "FeatureCollection")]
+    r#type: String,
+    /// How many assets matched the query in all.
+    numberMatched: usize,
+    /// How many are in this page.
+    numberReturned: usize,
+    /// The page.
+    features: Vec<AssetFeature>,
+    /// `next` (and `prev`) page links, when there are more.
+    links: Option<Vec<Value>>,
+}
+
+/// One asset as a GeoJSON Feature.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AssetFeature {
+    /// `Feature`.
+    #[schema(example = "Feature")]
+    r#type: String,
+    /// Stable asset id (authority and a hash of its ref).
+    id: String,
+    /// Point, Polygon or MultiPolygon, WGS84 longitude/latitude.
+    geometry: Value,
+    /// The asset's fields and derived placement.
+    properties: AssetProperties,
+}
+
+/// Properties of an asset feature.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AssetProperties {
+    /// Owning authority's code.
+    #[schema(example = "trafford")]
+    authority: String,
+    /// The council's own asset number.
+    r#ref: String,
+    kind: AssetKind,
+    /// `available` or `unavailable`.
+    status: String,
+    height_m: Option<f64>,
+    /// `none`, `part_night` or `continuous`.
+    power_supply: String,
+    /// Attachments the asset can take.
+    capacity: u32,
+    load_rating_kg: Option<f64>,
+    /// ISO 8601 date.
+    last_inspected: Option<String>,
+    install_year: Option<i32>,
+    listed: bool,
+    photo_url: Option<String>,
+    /// Ward containing the asset (derived).
+    ward: Option<String>,
+    /// Fee zone containing the asset (derived).
+    fee_zone: Option<String>,
+    /// Inside a conservation area (derived).
+    in_conservation_area: bool,
+    /// Columns of the source file that are not asset fields, as they came.
+    source_attributes: BTreeMap<String, Value>,
+    /// Nearest and search only: geodesic metres from the query.
+    distance_m: Option<f64>,
+    /// Nearest and search only: this year's fee under the schedule in effect, two decimals.
+    annual_fee: Option<String>,
+    /// Nearest and search only: ISO 4217 currency of `annual_fee`.
+    currency: Option<String>,
+}
+
+/// An asset as a client writes it (derived properties are ignored).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AssetInput {
+    /// `Feature` (optional).
+    r#type: Option<String>,
+    /// Point, Polygon or MultiPolygon in WGS84.
+    geometry: Value,
+    properties: AssetInputProperties,
+}
+
+/// The asset's own fields.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AssetInputProperties {
+    /// The council's asset number; cannot change once written.
+    r#ref: String,
+    kind: AssetKind,
+    height_m: Option<f64>,
+    /// `none` (default), `part_night` or `continuous`.
+    power_supply: Option<String>,
+    /// Default 1.
+    capacity: Option<u32>,
+    load_rating_kg: Option<f64>,
+    /// ISO 8601 date.
+    last_inspected: Option<String>,
+    install_year: Option<i32>,
+    /// `available` (default) or `unavailable`.
+    status: Option<String>,
+    listed: Option<bool>,
+    photo_url: Option<String>,
+    source_attributes: Option<BTreeMap<String, Value>>,
+}
+
+/// Body of `POST /v1/assets/search`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SearchRequest {
+    /// Any GeoJSON geometry in WGS84.
+    geometry: Value,
+    /// Grow the geometry by this many metres (geodesic). Default 0.
+    buffer_m: Option<f64>,
+    /// Comma-separated kinds.
+    kind: Option<String>,
+    status: Option<String>,
+    power_supply: Option<String>,
+    authority: Option<String>,
+}
+
+/// What an import did.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ImportReport {
+    inserted: usize,
+    updated: usize,
+    rejected: Vec<Rejection>,
+}
+
+/// A refused row.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Rejection {
+    /// CSV line, or 1-based feature number in GeoJSON.
+    line: usize,
+    reason: String,
+}
+
+/// A council using this deployment.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Authority {
+    #[schema(example = "trafford")]
+    code: String,
+    #[schema(example = "Trafford Council")]
+    name: String,
+}
+
+/// The authorities.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AuthorityList {
+    authorities: Vec<Authority>,
+}
+
+/// An operator or neutral host.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Organisation {
+    slug: String,
+    name: String,
+}
+
+/// A new bearer token; shown once, stored only as a hash.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Token {
+    token: String,
+}
+
+/// Body of `POST /v1/quotes`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct QuoteBody {
+    /// Asset ids to price.
+    assets: Vec<String>,
+    /// Concession length in years.
+    term_years: u32,
+    /// First day of year 1, ISO 8601.
+    start: String,
+    /// Optional discount rate (decimal fraction) for a net present value.
+    discount_rate: Option<String>,
+}
+
+/// Boundary polygons of one layer as GeoJSON.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AreaFeatureCollection {
+    /// `FeatureCollection`.
+    r#type: String,
+    /// Features with `name`, `layer` and `authority` properties.
+    features: Vec<Value>,
+}
+
+/// 400: the request is malformed (bad JSON, unknown parameter, bad number).
+#[derive(ToResponse)]
+#[response(
+    description = "Malformed request",
+    content_type = "application/problem+json"
+)]
+#[allow(dead_code)]
+pub struct BadRequest(Problem);
+
+/// 401: no token, or not a valid one.
+#[derive(ToResponse)]
+#[response(
+    description = "Missing or invalid token",
+    content_type = "application/problem+json"
+)]
+#[allow(dead_code)]
+pub struct Unauthorized(Problem);
+
+/// 403: the token is valid but may not do this.
+#[derive(ToResponse)]
+#[response(
+    description = "Not allowed for this token",
+    content_type = "application/problem+json"
+)]
+#[allow(dead_code)]
+pub struct Forbidden(Problem);
+
+/// 404: absent, or private to someone else.
+#[derive(ToResponse)]
+#[response(description = "Not found", content_type = "application/problem+json")]
+#[allow(dead_code)]
+pub struct NotFound(Problem);
+
+/// 422: well-formed but invalid; `errors` names the fields.
+#[derive(ToResponse)]
+#[response(
+    description = "Well-formed but invalid",
+    content_type = "application/problem+json"
+)]
+#[allow(dead_code)]
+pub struct Unprocessable(Problem);
+
+/// This document as a page a person can read.
+///
+/// Rendered once on the server from the same document (no script, no CDN).
+#[utoipa::path(get, path = "/api.html", tag = "service", security(()),
+    responses((status = 200, description = "HTML", content_type = "text/html")))]
+async fn api_html() -> impl IntoResponse {
+    static PAGE: OnceLock<String> = OnceLock::new();
+    let page = PAGE.get_or_init(|| {
+        let doc = serde_json::to_value(document()).expect("an OpenAPI document always serialises");
+        render_html(&doc)
+    });
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        page.as_str(),
+    )
+}
+
+/// Escapes text for HTML element content and attribute values.
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// One section per tag, one entry per operation: method, path, summary,
+/// parameters and responses.
+fn render_html(doc: &Value) -> String {
+    use std::fmt::Write;
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let mut h = String::new();
+    let title = text(&doc["info"]["title"]);
+    let _ = write!(
+        h,
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>{t} API</title><style>\
+         body{{font:15px/1.45 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}}\
+         code,.path{{font-family:ui-monospace,monospace}}\
+         .op{{border:1px solid #ddd;border-radius:6px;margin:.8rem 0;padding:.6rem .9rem}}\
+         .m{{display:inline-block;min-width:4.2rem;font-weight:700;text-transform:uppercase}}\
+         .get{{color:#0a6}}.post{{color:#06c}}.put,.patch{{color:#b60}}.delete{{color:#c22}}\
+         table{{border-collapse:collapse;margin:.4rem 0}}td,th{{border-top:1px solid #eee;padding:.2rem .6rem;text-align:left;vertical-align:top}}\
+         </style></head><body><h1>{t} API</h1><p>{d}</p>\
+         <p>Machine-readable: <a href=\"/api\">/api</a> (OpenAPI {v}).</p>",
+        t = esc(&title),
+        d = esc(&text(&doc["info"]["description"])).replace("\n\n", "</p><p>"),
+        v = esc(&text(&doc["openapi"])),
+    );
+    let empty = serde_json::Map::new();
+    let paths = doc["paths"].as_object().unwrap_or(&empty);
+    for tag in doc["tags"].as_array().into_iter().flatten() {
+        let name = text(&tag["name"]);
+        let _ = write!(
+            h,
+            "<h2 id=\"{n}\">{n}</h2><p>{d}</p>",
+            n = esc(&name),
+            d = esc(&text(&tag["description"]))
+        );
+        for (path, item) in paths {
+            for (method, op) in item.as_object().unwrap_or(&empty) {
+                let tagged = op["tags"].as_array().into_iter().flatten();
+                if !tagged
+                    .into_iter()
+                    .any(|t| t == &Value::String(name.clone()))
+                {
+                    continue;
+                }
+                let _ = write!(
+                    h,
+                    "<div class=\"op\"><span class=\"m {m}\">{m}</span> <span class=\"path\">{p}</span>\
+                     <p>{s}</p>",
+                    m = esc(method),
+                    p = esc(path),
+                    s = esc(&text(&op["summary"])),
+                );
+                if let Some(params) = op["parameters"].as_array().filter(|p| !p.is_empty()) {
+                    h.push_str("<table><tr><th>Parameter</th><th>In</th><th>Description</th></tr>");
+                    for p in params {
+                        let _ = write!(
+                            h,
+                            "<tr><td><code>{}</code>{}</td><td>{}</td><td>{}</td></tr>",
+                            esc(&text(&p["name"])),
+                            if p["required"] == Value::Bool(true) {
+                                " *"
+                            } else {
+                                ""
+                            },
+                            esc(&text(&p["in"])),
+                            esc(&text(&p["description"])),
+                        );
+                    }
+                    h.push_str("</table>");
+                }
+                let responses = op["responses"].as_object().unwrap_or(&empty);
+                let codes: Vec<&str> = responses.keys().map(String::as_str).collect();
+                let _ = write!(h, "<p>Responses: {}</p></div>", esc(&codes.join(", ")));
+            }
+        }
+    }
+    h.push_str("</body></html>");
+    h
+}
