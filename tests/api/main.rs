@@ -10,3 +10,4 @@ mod geojson_valid;
 mod helpers;
 mod ogc;
 mod register;
+mod tiles;
