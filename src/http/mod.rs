@@ -9,6 +9,7 @@ pub mod auth;
 pub mod error;
 pub mod fees;
 pub mod imports;
+pub mod map;
 
 use std::sync::Arc;
 
@@ -67,6 +68,7 @@ pub fn app(state: AppState) -> Router {
         .merge(assets::router())
         .merge(imports::router())
         .merge(fees::router())
+        .merge(map::router())
         .merge(crate::ogc::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
