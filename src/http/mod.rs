@@ -9,6 +9,7 @@ pub mod auth;
 pub mod error;
 pub mod fees;
 pub mod imports;
+pub mod map;
 pub mod openapi;
 
 use std::sync::Arc;
@@ -68,6 +69,7 @@ pub fn app(state: AppState) -> Router {
         .merge(assets::router())
         .merge(imports::router())
         .merge(fees::router())
+        .merge(map::router())
         .merge(openapi::router())
         .merge(crate::ogc::router())
         .fallback(not_found)

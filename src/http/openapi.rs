@@ -86,6 +86,7 @@ async fn api() -> impl IntoResponse {
         super::fees::quote,
         api,
         api_html,
+        super::map::page,
     ),
     components(responses(BadRequest, Unauthorized, Forbidden, NotFound, Unprocessable), schemas(
         Problem,

@@ -8,6 +8,7 @@
 
 pub mod crs;
 mod items;
+pub mod tiles;
 
 use std::sync::{Arc, Mutex, Weak};
 
@@ -35,6 +36,12 @@ pub fn router() -> Router<AppState> {
         .route("/collections/{id}/queryables", get(queryables))
         .route("/collections/{id}/items", get(items::items))
         .route("/collections/{id}/items/{feature_id}", get(items::item))
+        .route("/collections/{id}/tiles", get(tiles::tilesets))
+        .route("/collections/{id}/tiles/{tms}", get(tiles::tileset))
+        .route(
+            "/collections/{id}/tiles/{tms}/{z}/{y}/{x}",
+            get(tiles::tile),
+        )
 }
 
 /// The OpenAPI description of this module's operations, merged into `/api`.
@@ -46,7 +53,10 @@ pub fn router() -> Router<AppState> {
     collection,
     queryables,
     items::items,
-    items::item
+    items::item,
+    tiles::tilesets,
+    tiles::tileset,
+    tiles::tile
 ))]
 pub struct OgcApiDoc;
 
@@ -230,6 +240,7 @@ fn describe(state: &AppState, base: &str, c: &Collection) -> Value {
             link(href.clone(), "self", JSON, "This collection"),
             link(format!("{href}/items"), "items", GEOJSON, "Its features"),
             link(format!("{href}/queryables"), REL_QUERYABLES, SCHEMA_JSON, "What its features can be filtered by"),
+            link(format!("{href}/tiles"), tiles::REL_TILESETS_VECTOR, JSON, "Its vector tiles"),
         ],
     });
     if let Some(r) = extent(state, c.source) {

@@ -11,3 +11,4 @@ mod helpers;
 mod ogc;
 mod openapi;
 mod register;
+mod tiles;

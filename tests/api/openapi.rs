@@ -11,7 +11,7 @@ use crate::helpers::{ADMIN, Db, content_type, spawn_app};
 
 /// Every operation of the HTTP API, written out by hand from the README's
 /// API table (independent of the annotations the document is built from).
-const OPERATIONS: [(&str, &str); 29] = [
+const OPERATIONS: [(&str, &str); 33] = [
     ("get", "/"),
     ("get", "/conformance"),
     ("get", "/api"),
@@ -41,6 +41,13 @@ const OPERATIONS: [(&str, &str); 29] = [
     ("get", "/v1/authorities/{code}/fee-schedule/history"),
     ("post", "/v1/quotes"),
     ("get", "/api.html"),
+    ("get", "/map"),
+    ("get", "/collections/{collectionId}/tiles"),
+    ("get", "/collections/{collectionId}/tiles/{tileMatrixSetId}"),
+    (
+        "get",
+        "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+    ),
 ];
 
 fn documented(doc: &Value) -> BTreeSet<(String, String)> {
@@ -98,7 +105,11 @@ async fn api_document_describes_the_service() {
             .replace("{collectionId}", "assets")
             .replace("{featureId}", "absent")
             .replace("{id}", "absent")
-            .replace("{code}", "absent");
+            .replace("{code}", "absent")
+            .replace("{tileMatrixSetId}", "WebMercatorQuad")
+            .replace("{tileMatrix}", "0")
+            .replace("{tileRow}", "0")
+            .replace("{tileCol}", "0");
         let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let resp = app
             .client
