@@ -96,6 +96,15 @@ fn bench(c: &mut Criterion) {
             t.x,
             bytes.len()
         );
+        // Where the time goes: the index query alone, for comparison.
+        let started = std::time::Instant::now();
+        for _ in 0..20 {
+            black_box(snap.query(Some(&[t.lonlat_bounds()][..]), |_| true));
+        }
+        println!(
+            "  index query alone: {:.0} µs",
+            started.elapsed().as_secs_f64() * 1e6 / 20.0
+        );
         g.bench_function(format!("densest_z{z}"), |b| {
             b.iter(|| assets_tile(&snap, "assets", black_box(t)).unwrap())
         });

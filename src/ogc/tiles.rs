@@ -411,12 +411,15 @@ pub fn assets_tile(snap: &Snapshot, layer: &str, t: TileId) -> Result<Option<Vec
     finish(tile, out)
 }
 
+/// An area's world-coordinate envelope and its position in `AreaIndex::areas`.
+type AreaSlot = GeomWithData<Rectangle<[f64; 2]>, usize>;
+
 /// Boundary polygons prepared for tiling: projected to world coordinates
 /// once, with an R-tree per layer over every authority's areas.
 struct AreaTiles {
     /// The area index these were built from.
     source: Arc<AreaIndex>,
-    trees: HashMap<AreaLayer, RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>>,
+    trees: HashMap<AreaLayer, RTree<AreaSlot>>,
     /// Per area (same order as `AreaIndex::areas`), its world geometry.
     world: Vec<MultiPolygon<f64>>,
 }
@@ -692,7 +695,7 @@ mod tests {
         // ln(tan φ + sec φ) form: (3094.7556, 690.7558).
         let t = TileId::new(14, 8086, 5303).unwrap();
         let p = t.to_tile(world(-2.3125, 53.4466));
-        assert!((p[0] - 3094.755_555_555).abs() < 1e-6, "{p:?}");
+        assert!((p[0] - 3_094.755_555_555).abs() < 1e-6, "{p:?}");
         assert!((p[1] - 690.755_802_847).abs() < 1e-6, "{p:?}");
         let r = t.lonlat_bounds();
         assert!(r.min().x < -2.3125 && -2.3125 < r.max().x);
