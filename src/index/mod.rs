@@ -221,9 +221,9 @@ fn criteria_filter(criteria: &Criteria) -> Filter<impl AssetFilter + '_> {
 struct NodeSize;
 
 impl RTreeParams for NodeSize {
-    const MIN_SIZE: usize = 8;
-    const MAX_SIZE: usize = 24;
-    const REINSERTION_COUNT: usize = 6;
+    const MIN_SIZE: usize = 5;
+    const MAX_SIZE: usize = 12;
+    const REINSERTION_COUNT: usize = 3;
     type DefaultInsertionStrategy = RStarInsertionStrategy;
 }
 
