@@ -13,16 +13,17 @@
 //!   input in random order (ids not sorted, as a database without `ORDER BY`
 //!   may return them) and already in id order (the sort's best case).
 //! - `nearest`: k=10 nearest from random points, with no filter and with a
-//!   common and a rare kind filter.
+//!   common and a rare kind filter, given as a closure over the asset and
+//!   as `Criteria` (what the HTTP handlers pass).
 //! - `bbox`: a ~500 m × 500 m box (0.0075° × 0.0045°), which holds ~100
 //!   assets on average at this density (the mean, min and max counts over
 //!   the 10,000 boxes are printed before that bench runs).
 //! - `apply`: one upsert (an asset moved) on the 1M index with no other
 //!   pending change; what readers pay meanwhile (taking a snapshot, and k=10
 //!   nearest on a snapshot holding the change); and the same single upsert
-//!   with 10,000 / 100,000 changes already pending in the delta (the delta
-//!   is only folded into the base past max(4096, base/8) = 125,000 changes
-//!   at 1M), plus k=10 nearest on the snapshot with 100,000 pending.
+//!   with 1,000 / 4,000 changes already pending in the delta (it is folded
+//!   into the base past max(4096, base/256) = 4,096 changes at 1M), plus
+//!   k=10 nearest on the snapshot with 4,000 pending.
 //!
 //! Queries cycle through 10,000 pre-generated points (or boxes), so each
 //! iteration walks a different path through the tree.
@@ -43,6 +44,7 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 use streetcell::domain::asset::{
     Asset, AssetDetails, AssetKind, AssetStatus, Placement, PowerSupply,
 };
+use streetcell::domain::criteria::Criteria;
 use streetcell::index::AssetIndex;
 
 const N: usize = 1_000_000;
@@ -199,6 +201,23 @@ fn index_benches(c: &mut Criterion) {
             let f = |a: &Asset| a.details.kind == AssetKind::CctvColumn;
             b.iter(|| black_box(snap.nearest(*q.next(), 10, None, f).len()))
         });
+        // The HTTP handlers pass `Criteria`, whose kind, status and power
+        // supply the index tests on its own per-entry key, never reading
+        // the asset.
+        for (name, kind) in [
+            ("k10_criteria_lamp_post_75pct", AssetKind::LampPost),
+            ("k10_criteria_cctv_column_5pct", AssetKind::CctvColumn),
+        ] {
+            let mut q = Cycle::new(&queries);
+            let c = Criteria {
+                kinds: Some(vec![kind]),
+                ..Criteria::default()
+            };
+            g.bench_function(name, |b| {
+                let snap = main_index().snapshot();
+                b.iter(|| black_box(snap.nearest_matching(*q.next(), 10, None, &c).len()))
+            });
+        }
         g.finish();
     }
 
@@ -269,9 +288,9 @@ fn index_benches(c: &mut Criterion) {
         });
 
         // The same write with many changes pending in the delta (folding
-        // only happens past max(4096, base/8) = 125,000 changes at 1M).
+        // happens past max(4096, base/256) = 4,096 changes at 1M).
         g.sampling_mode(SamplingMode::Flat);
-        for pending in [10_000usize, 100_000] {
+        for pending in [1_000usize, 4_000] {
             let cell: OnceCell<AssetIndex> = OnceCell::new();
             let pending_index = || {
                 cell.get_or_init(|| {
@@ -294,7 +313,7 @@ fn index_benches(c: &mut Criterion) {
                     index
                 })
             };
-            g.sample_size(if pending >= 100_000 { 10 } else { 20 });
+            g.sample_size(20);
             g.bench_function(format!("upsert_1_{pending}_pending"), |b| {
                 let index = pending_index();
                 b.iter_batched(
@@ -303,10 +322,10 @@ fn index_benches(c: &mut Criterion) {
                     BatchSize::SmallInput,
                 )
             });
-            if pending == 100_000 {
+            if pending == 4_000 {
                 g.sample_size(50);
                 let mut q = Cycle::new(&queries);
-                g.bench_function("reader_nearest_k10_with_100000_pending", |b| {
+                g.bench_function("reader_nearest_k10_with_4000_pending", |b| {
                     let snap = pending_index().snapshot();
                     b.iter(|| black_box(snap.nearest(*q.next(), 10, None, |_| true).len()))
                 });

@@ -155,7 +155,7 @@ async fn list(
     let limit = p.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
     let offset = p.offset.unwrap_or(0);
     let snap = state.register.assets().snapshot();
-    let hits = snap.query(rects.as_deref(), |a| c.matches(a));
+    let hits = snap.query_matching(rects.as_deref(), &c);
     let page: Vec<&Located> = hits
         .iter()
         .skip(offset)
@@ -320,7 +320,7 @@ async fn nearest(
         None,
     )?;
     let snap = state.register.assets().snapshot();
-    let hits = snap.nearest(point, k, p.max_distance_m, |a| c.matches(a));
+    let hits = snap.nearest_matching(point, k, p.max_distance_m, &c);
     Ok(Encoded::geojson(distance_collection(&state, &hits)))
 }
 
@@ -366,7 +366,7 @@ async fn search(
         None,
     )?;
     let snap = state.register.assets().snapshot();
-    let hits = snap.intersecting(&geometry, body.buffer_m, |a| c.matches(a));
+    let hits = snap.intersecting_matching(&geometry, body.buffer_m, &c);
     Ok(Encoded::geojson(distance_collection(&state, &hits)))
 }
 

@@ -132,11 +132,33 @@ pub const SHORT_CHORD_M: f64 = 20_000.0;
 /// This costs a few multiplications where Karney's series costs microseconds,
 /// which matters on the nearest-neighbour path.
 pub fn geodesic_from_chord(chord: f64, lat: f64) -> f64 {
-    let sp = lat.to_radians().sin();
-    let w2 = 1.0 - E2 * sp * sp;
-    // Gaussian mean radius sqrt(M N) = a sqrt(1 - e²) / (1 - e² sin²φ).
-    let r = A * (1.0 - E2).sqrt() / w2;
-    chord + chord * chord * chord / (24.0 * r * r)
+    ChordToArc::at(lat).metres(chord)
+}
+
+/// [`geodesic_from_chord`] with its latitude term worked out once, for a
+/// query that converts many chords from the same point.
+#[derive(Debug, Clone, Copy)]
+pub struct ChordToArc {
+    /// 24 R², R the Gaussian mean radius at the query's latitude.
+    twenty_four_r2: f64,
+}
+
+impl ChordToArc {
+    /// The conversion for chords from a point at latitude `lat`.
+    pub fn at(lat: f64) -> ChordToArc {
+        let sp = lat.to_radians().sin();
+        let w2 = 1.0 - E2 * sp * sp;
+        // Gaussian mean radius sqrt(M N) = a sqrt(1 - e²) / (1 - e² sin²φ).
+        let r = A * (1.0 - E2).sqrt() / w2;
+        ChordToArc {
+            twenty_four_r2: 24.0 * r * r,
+        }
+    }
+
+    /// Geodesic metres for a chord under [`SHORT_CHORD_M`].
+    pub fn metres(self, chord: f64) -> f64 {
+        chord + chord * chord * chord / self.twenty_four_r2
+    }
 }
 
 /// Geodesic distance in metres from a point to the nearest point of a

@@ -8,9 +8,13 @@
 //! it into a new base. Readers never wait for either: they keep using the
 //! snapshot they hold until they drop it.
 //!
-//! The R-trees hold slot numbers and envelopes only; the assets themselves
-//! live in each layer's id-sorted slot vector, so slot order is id order
-//! and paging is stable without sorting strings.
+//! Each layer has two rstar R-trees: one of points (street furniture, the
+//! vast majority) and one of the envelopes of everything else (rooftops,
+//! walls). Their entries hold a slot number and a one-byte key (kind,
+//! status, power supply), never the asset. The assets live in each layer's
+//! id-sorted slot vector, so slot order is id order and paging is stable
+//! without sorting strings; the key lets the common filters be decided
+//! without reading the asset.
 //!
 //! Positions are Earth-centred (see [`geodesy`]), so nearest-neighbour
 //! order is geodesic order and distances come out in metres.
@@ -19,15 +23,17 @@ pub mod areas;
 pub mod geodesy;
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use geo::{BoundingRect, Geometry, Intersects, Point, Rect};
-use rstar::{AABB, PointDistance, RTree, RTreeObject};
+use rstar::{AABB, ParentNode, RStarInsertionStrategy, RTree, RTreeNode, RTreeObject, RTreeParams};
 
-use crate::domain::asset::Asset;
-use geodesy::{ecef, ecef_box, ecef_envelope, geometry_distance, grow};
+use crate::domain::asset::{Asset, AssetDetails, AssetKind, AssetStatus, PowerSupply};
+use crate::domain::criteria::Criteria;
+use geodesy::{ChordToArc, ecef_box, ecef_envelope, geometry_distance, grow};
 
 /// An asset with the geometry facts queries need, computed once on write.
 #[derive(Debug)]
@@ -37,27 +43,34 @@ pub struct Located {
     /// Its lon/lat bounding rectangle.
     pub bbox: Rect<f64>,
     envelope: AABB<[f64; 3]>,
+    key: u8,
 }
 
 impl Located {
     /// Computes the envelopes of `asset`.
-    pub fn new(mut asset: Asset) -> Located {
+    pub fn new(asset: Asset) -> Located {
+        let facts = Facts::of(&asset);
+        Located::with_facts(asset, facts)
+    }
+
+    fn with_facts(mut asset: Asset, facts: Facts) -> Located {
+        // Orienting rings moves no vertex, so the facts still hold.
         orient_rings(&mut asset.details.geometry);
-        let g = &asset.details.geometry;
-        let bbox = g
-            .bounding_rect()
-            .unwrap_or_else(|| Rect::new((0.0, 0.0), (0.0, 0.0)));
-        let envelope = ecef_envelope(g);
         Located {
             asset,
-            bbox,
-            envelope,
+            bbox: facts.bbox,
+            envelope: facts.envelope,
+            key: facts.key,
         }
     }
 
     /// The asset's id.
     pub fn id(&self) -> &str {
         &self.asset.id
+    }
+
+    fn is_point(&self) -> bool {
+        matches!(self.asset.details.geometry, Geometry::Point(_))
     }
 
     /// Exact test: does the asset touch the lon/lat rectangle?
@@ -80,6 +93,31 @@ impl Located {
     }
 }
 
+/// What the index derives from an asset's own fields. Computed apart from
+/// [`Located`] so that a bulk load can work it out on one core while the
+/// other sorts the ids.
+#[derive(Debug, Clone, Copy)]
+struct Facts {
+    bbox: Rect<f64>,
+    envelope: AABB<[f64; 3]>,
+    key: u8,
+    point: bool,
+}
+
+impl Facts {
+    fn of(asset: &Asset) -> Facts {
+        let g = &asset.details.geometry;
+        Facts {
+            bbox: g
+                .bounding_rect()
+                .unwrap_or_else(|| Rect::new((0.0, 0.0), (0.0, 0.0))),
+            envelope: ecef_envelope(g),
+            key: key_of(&asset.details),
+            point: matches!(g, Geometry::Point(_)),
+        }
+    }
+}
+
 /// Puts polygon rings in RFC 7946's right-hand-rule order (exterior
 /// counter-clockwise, holes clockwise), once on write, so every response
 /// follows it whatever order the council's export used.
@@ -92,39 +130,240 @@ pub fn orient_rings(g: &mut Geometry<f64>) {
     }
 }
 
-/// What the R-tree stores: a slot number and an envelope, never the asset.
-#[derive(Debug, Clone)]
-struct Entry {
-    slot: u32,
-    envelope: AABB<[f64; 3]>,
+/// An asset's filter key: kind, status and power supply in one byte
+/// (7 × 2 × 3 values, all below 64), so a set of keys is one `u64`.
+fn key_of(d: &AssetDetails) -> u8 {
+    key(d.kind, d.status, d.power_supply)
 }
 
-impl RTreeObject for Entry {
+fn key(kind: AssetKind, status: AssetStatus, power: PowerSupply) -> u8 {
+    (kind as u8) << 3 | (status as u8) << 2 | power as u8
+}
+
+/// A set of filter keys, one bit per key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct KeySet(u64);
+
+impl KeySet {
+    const ALL: KeySet = KeySet(u64::MAX);
+
+    /// The keys of the assets whose kind, status and power supply meet
+    /// `criteria`.
+    fn of(criteria: &Criteria) -> KeySet {
+        fn allows<T: PartialEq>(list: &Option<Vec<T>>, v: T) -> bool {
+            list.as_ref().is_none_or(|l| l.contains(&v))
+        }
+        let mut bits = 0u64;
+        for k in AssetKind::ALL {
+            for s in AssetStatus::ALL {
+                for p in PowerSupply::ALL {
+                    if allows(&criteria.kinds, k)
+                        && allows(&criteria.statuses, s)
+                        && allows(&criteria.power_supplies, p)
+                    {
+                        bits |= 1 << key(k, s, p);
+                    }
+                }
+            }
+        }
+        KeySet(bits)
+    }
+
+    fn contains(self, key: u8) -> bool {
+        self.0 >> key & 1 == 1
+    }
+}
+
+/// A filter over assets, applied after the spatial test.
+pub trait AssetFilter: Fn(&Asset) -> bool {}
+impl<F: Fn(&Asset) -> bool> AssetFilter for F {}
+
+/// A filter in two parts: a test of the entry's key, which never reads the
+/// asset, then (unless the key decides alone) the caller's full test.
+struct Filter<F> {
+    keys: KeySet,
+    keys_decide: bool,
+    rest: F,
+}
+
+impl<F: AssetFilter> Filter<F> {
+    /// A caller's closure, with no key test.
+    fn any(rest: F) -> Filter<F> {
+        Filter {
+            keys: KeySet::ALL,
+            keys_decide: false,
+            rest,
+        }
+    }
+
+    /// Does the asset in `slot` of `layer`, with `key`, pass?
+    #[inline]
+    fn passes(&self, key: u8, layer: &Layer, slot: u32) -> bool {
+        self.keys.contains(key)
+            && (self.keys_decide || (self.rest)(&layer.slots[slot as usize].asset))
+    }
+}
+
+/// `criteria` as a filter: kind, status and power supply by key; authority
+/// and ward (if given) by reading the asset.
+fn criteria_filter(criteria: &Criteria) -> Filter<impl AssetFilter + '_> {
+    Filter {
+        keys: KeySet::of(criteria),
+        keys_decide: criteria.authority.is_none() && criteria.ward.is_none(),
+        rest: move |a: &Asset| criteria.matches(a),
+    }
+}
+
+/// R-tree node sizes. rstar's default (at most 6 children) makes a 1M-entry
+/// tree 8 levels deep; wider nodes make it shallower, which both bulk-loads
+/// faster (fewer partitioning passes) and is walked with fewer pointer
+/// chases. Measured in BENCHMARKS.md.
+struct NodeSize;
+
+impl RTreeParams for NodeSize {
+    const MIN_SIZE: usize = 5;
+    const MAX_SIZE: usize = 12;
+    const REINSERTION_COUNT: usize = 3;
+    type DefaultInsertionStrategy = RStarInsertionStrategy;
+}
+
+type Tree<T> = RTree<T, NodeSize>;
+
+/// A point asset in the tree: its Earth-centred position.
+#[derive(Debug, Clone, Copy)]
+struct PointEntry {
+    pos: [f64; 3],
+    slot: u32,
+    key: u8,
+}
+
+/// Any other asset in the tree: an Earth-centred box around it.
+#[derive(Debug, Clone, Copy)]
+struct ShapeEntry {
+    envelope: AABB<[f64; 3]>,
+    slot: u32,
+    key: u8,
+}
+
+impl RTreeObject for PointEntry {
+    type Envelope = AABB<[f64; 3]>;
+    fn envelope(&self) -> Self::Envelope {
+        AABB::from_point(self.pos)
+    }
+}
+
+impl RTreeObject for ShapeEntry {
     type Envelope = AABB<[f64; 3]>;
     fn envelope(&self) -> Self::Envelope {
         self.envelope
     }
 }
 
-impl PointDistance for Entry {
-    /// Squared chord distance to the envelope: a lower bound of the squared
-    /// geodesic distance to the asset (exact for points).
-    fn distance_2(&self, point: &[f64; 3]) -> f64 {
-        self.envelope.distance_2(point)
+/// What the nearest-neighbour walk needs of an entry.
+trait Indexed: RTreeObject<Envelope = AABB<[f64; 3]>> {
+    /// Whether the entry is a point, whose chord is the exact chord to the
+    /// asset (for a shape it is only a lower bound).
+    const POINT: bool;
+    fn slot(&self) -> u32;
+    fn key(&self) -> u8;
+    /// Squared chord from `q` to the entry (to its box, for shapes).
+    fn distance_2(&self, q: &[f64; 3]) -> f64;
+}
+
+impl Indexed for PointEntry {
+    const POINT: bool = true;
+    fn slot(&self) -> u32 {
+        self.slot
+    }
+    fn key(&self) -> u8 {
+        self.key
+    }
+    #[inline]
+    fn distance_2(&self, q: &[f64; 3]) -> f64 {
+        let d = [self.pos[0] - q[0], self.pos[1] - q[1], self.pos[2] - q[2]];
+        d[0] * d[0] + d[1] * d[1] + d[2] * d[2]
     }
 }
 
-/// An R-tree over an id-sorted set of assets.
+impl Indexed for ShapeEntry {
+    const POINT: bool = false;
+    fn slot(&self) -> u32 {
+        self.slot
+    }
+    fn key(&self) -> u8 {
+        self.key
+    }
+    #[inline]
+    fn distance_2(&self, q: &[f64; 3]) -> f64 {
+        box_distance_2(&self.envelope, q)
+    }
+}
+
+/// Squared distance from `q` to the nearest point of a box (0 inside).
+#[inline]
+fn box_distance_2(b: &AABB<[f64; 3]>, q: &[f64; 3]) -> f64 {
+    let (lo, hi) = (b.lower(), b.upper());
+    let mut sum = 0.0;
+    for i in 0..3 {
+        let d = (lo[i] - q[i]).max(q[i] - hi[i]).max(0.0);
+        sum += d * d;
+    }
+    sum
+}
+
+/// Two R-trees over an id-sorted set of assets.
 #[derive(Debug)]
 struct Layer {
-    tree: RTree<Entry>,
+    points: Tree<PointEntry>,
+    shapes: Tree<ShapeEntry>,
     slots: Vec<Arc<Located>>,
+}
+
+/// Collects tree entries, then bulk-loads the two trees.
+#[derive(Default)]
+struct Entries {
+    points: Vec<PointEntry>,
+    shapes: Vec<ShapeEntry>,
+}
+
+impl Entries {
+    fn with_capacity(n: usize) -> Entries {
+        Entries {
+            points: Vec::with_capacity(n),
+            shapes: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, slot: usize, envelope: &AABB<[f64; 3]>, key: u8, point: bool) {
+        let slot = u32::try_from(slot).expect("fewer than 2^32 assets");
+        if point {
+            self.points.push(PointEntry {
+                pos: envelope.lower(),
+                slot,
+                key,
+            });
+        } else {
+            self.shapes.push(ShapeEntry {
+                envelope: *envelope,
+                slot,
+                key,
+            });
+        }
+    }
+
+    fn load(self) -> (Tree<PointEntry>, Tree<ShapeEntry>) {
+        (
+            RTree::bulk_load_with_params(self.points),
+            RTree::bulk_load_with_params(self.shapes),
+        )
+    }
 }
 
 impl Layer {
     fn empty() -> Layer {
         Layer {
-            tree: RTree::new(),
+            points: RTree::new_with_params(),
+            shapes: RTree::new_with_params(),
             slots: Vec::new(),
         }
     }
@@ -132,22 +371,30 @@ impl Layer {
     /// Bulk-loads a layer; `slots` must be sorted by id with no repeats.
     fn build(slots: Vec<Arc<Located>>) -> Layer {
         debug_assert!(slots.windows(2).all(|w| w[0].id() < w[1].id()));
-        let entries = slots
-            .iter()
-            .enumerate()
-            .map(|(i, l)| Entry {
-                slot: i as u32,
-                envelope: l.envelope,
-            })
-            .collect();
+        let mut entries = Entries::with_capacity(slots.len());
+        for (i, l) in slots.iter().enumerate() {
+            entries.push(i, &l.envelope, l.key, l.is_point());
+        }
+        let (points, shapes) = entries.load();
         Layer {
-            tree: RTree::bulk_load(entries),
+            points,
+            shapes,
             slots,
         }
     }
 
     fn find(&self, id: &str) -> Option<usize> {
         self.slots.binary_search_by(|l| l.id().cmp(id)).ok()
+    }
+
+    /// Entries (slot, key) whose envelopes meet `search`.
+    fn locate(&self, search: &AABB<[f64; 3]>, mut each: impl FnMut(u32, u8)) {
+        for e in self.points.locate_in_envelope_intersecting(search) {
+            each(e.slot, e.key);
+        }
+        for e in self.shapes.locate_in_envelope_intersecting(search) {
+            each(e.slot, e.key);
+        }
     }
 }
 
@@ -167,10 +414,6 @@ pub struct Snapshot {
     shadowed: Vec<u64>,
 }
 
-/// A filter over assets, applied after the spatial test.
-pub trait AssetFilter: Fn(&Asset) -> bool {}
-impl<F: Fn(&Asset) -> bool> AssetFilter for F {}
-
 impl Snapshot {
     fn from_base(base: Layer) -> Snapshot {
         let words = base.slots.len().div_ceil(64);
@@ -184,6 +427,10 @@ impl Snapshot {
 
     fn base_live(&self, slot: u32) -> bool {
         self.shadowed[slot as usize / 64] & (1 << (slot % 64)) == 0
+    }
+
+    fn layer(&self, delta: bool) -> &Layer {
+        if delta { &self.delta } else { &self.base }
     }
 
     /// Number of live assets.
@@ -213,8 +460,26 @@ impl Snapshot {
         rects: Option<&[Rect<f64>]>,
         filter: impl AssetFilter,
     ) -> Vec<&Arc<Located>> {
-        let from_base = self.layer_query(&self.base, rects, true, &filter);
-        let from_delta = self.layer_query(&self.delta, rects, false, &filter);
+        self.query_with(rects, &Filter::any(filter))
+    }
+
+    /// [`Snapshot::query`] with `criteria` as the filter; kind, status and
+    /// power supply are tested without reading the assets.
+    pub fn query_matching(
+        &self,
+        rects: Option<&[Rect<f64>]>,
+        criteria: &Criteria,
+    ) -> Vec<&Arc<Located>> {
+        self.query_with(rects, &criteria_filter(criteria))
+    }
+
+    fn query_with(
+        &self,
+        rects: Option<&[Rect<f64>]>,
+        filter: &Filter<impl AssetFilter>,
+    ) -> Vec<&Arc<Located>> {
+        let from_base = self.layer_query(&self.base, rects, true, filter);
+        let from_delta = self.layer_query(&self.delta, rects, false, filter);
         let base = from_base.into_iter().map(|s| &self.base.slots[s as usize]);
         let delta = from_delta
             .into_iter()
@@ -227,22 +492,24 @@ impl Snapshot {
         layer: &Layer,
         rects: Option<&[Rect<f64>]>,
         is_base: bool,
-        filter: &impl AssetFilter,
+        filter: &Filter<impl AssetFilter>,
     ) -> Vec<u32> {
         let live = |slot: u32| !is_base || self.base_live(slot);
         let Some(rects) = rects else {
             return (0..layer.slots.len() as u32)
-                .filter(|&s| live(s) && filter(&layer.slots[s as usize].asset))
+                .filter(|&s| live(s) && filter.passes(layer.slots[s as usize].key, layer, s))
                 .collect();
         };
         let mut hits = Vec::new();
         for rect in rects {
-            for e in layer.tree.locate_in_envelope_intersecting(&ecef_box(*rect)) {
-                let l = &layer.slots[e.slot as usize];
-                if live(e.slot) && l.intersects_rect(rect) && filter(&l.asset) {
-                    hits.push(e.slot);
+            layer.locate(&ecef_box(*rect), |slot, key| {
+                if live(slot)
+                    && filter.passes(key, layer, slot)
+                    && layer.slots[slot as usize].intersects_rect(rect)
+                {
+                    hits.push(slot);
                 }
-            }
+            });
         }
         hits.sort_unstable();
         if rects.len() > 1 {
@@ -254,6 +521,11 @@ impl Snapshot {
     /// The `k` assets nearest to `p` that pass `filter`, closest first, with
     /// geodesic distances in metres, optionally no further than
     /// `max_distance_m`. Ties are broken by id, so answers are repeatable.
+    ///
+    /// The walk is depth-first branch and bound over the trees' nodes:
+    /// children are opened nearest box first, and a subtree is skipped once
+    /// its chord distance passes the k-th best geodesic distance found (a
+    /// chord never exceeds the geodesic), so only a few leaves are read.
     pub fn nearest(
         &self,
         p: Point<f64>,
@@ -261,57 +533,19 @@ impl Snapshot {
         max_distance_m: Option<f64>,
         filter: impl AssetFilter,
     ) -> Vec<(&Arc<Located>, f64)> {
-        if k == 0 {
-            return Vec::new();
-        }
-        let q = ecef(p.x(), p.y());
-        let max = max_distance_m.unwrap_or(f64::INFINITY);
-        let mut best: BinaryHeap<Candidate<'_>> = BinaryHeap::new();
-        for (layer, is_base) in [(&*self.base, true), (&self.delta, false)] {
-            for (e, d2) in layer.tree.nearest_neighbor_iter_with_distance_2(&q) {
-                // Chord distance bounds geodesic distance from below, so once
-                // it passes the k-th best (or the limit) nothing further can win.
-                let bound = d2.sqrt();
-                let kth = if best.len() == k {
-                    best.peek().map_or(f64::INFINITY, |c| c.distance)
-                } else {
-                    f64::INFINITY
-                };
-                if bound > max || bound > kth {
-                    break;
-                }
-                if is_base && !self.base_live(e.slot) {
-                    continue;
-                }
-                let l = &layer.slots[e.slot as usize];
-                if !filter(&l.asset) {
-                    continue;
-                }
-                let distance = match &l.asset.details.geometry {
-                    // For a point the tree's distance is the exact chord.
-                    Geometry::Point(_) if bound < geodesy::SHORT_CHORD_M => {
-                        geodesy::geodesic_from_chord(bound, p.y())
-                    }
-                    _ => l.distance_to(p),
-                };
-                if distance > max {
-                    continue;
-                }
-                let c = Candidate {
-                    distance,
-                    located: l,
-                };
-                if best.len() < k {
-                    best.push(c);
-                } else if c < *best.peek().expect("heap holds k") {
-                    best.pop();
-                    best.push(c);
-                }
-            }
-        }
-        let mut out = best.into_sorted_vec();
-        out.truncate(k);
-        out.into_iter().map(|c| (c.located, c.distance)).collect()
+        self.nearest_with(p, k, max_distance_m, &Filter::any(filter))
+    }
+
+    /// [`Snapshot::nearest`] with `criteria` as the filter; kind, status and
+    /// power supply are tested without reading the assets.
+    pub fn nearest_matching(
+        &self,
+        p: Point<f64>,
+        k: usize,
+        max_distance_m: Option<f64>,
+        criteria: &Criteria,
+    ) -> Vec<(&Arc<Located>, f64)> {
+        self.nearest_with(p, k, max_distance_m, &criteria_filter(criteria))
     }
 
     /// Every asset within `radius_m` geodesic metres of `p`, closest first.
@@ -324,6 +558,65 @@ impl Snapshot {
         self.nearest(p, usize::MAX, Some(radius_m), filter)
     }
 
+    fn nearest_with<F: AssetFilter>(
+        &self,
+        p: Point<f64>,
+        k: usize,
+        max_distance_m: Option<f64>,
+        filter: &Filter<F>,
+    ) -> Vec<(&Arc<Located>, f64)> {
+        if k == 0 {
+            return Vec::new();
+        }
+        let max = max_distance_m.unwrap_or(f64::INFINITY);
+        let mut search = Nearest {
+            snap: self,
+            filter,
+            p,
+            q: geodesy::ecef(p.x(), p.y()),
+            arc: ChordToArc::at(p.y()),
+            max,
+            k,
+            // Up to this many, keep the best sorted as they come and prune
+            // by the k-th; beyond it (a radius search), collect and sort once.
+            ranked: k <= 1024,
+            best: Vec::with_capacity(k.min(1024) + 1),
+            limit_2: f64::INFINITY,
+            pending: Vec::with_capacity(4 * NodeSize::MAX_SIZE),
+        };
+        search.set_limit(max);
+        for delta in [false, true] {
+            let layer = self.layer(delta);
+            if layer.points.size() > 0 {
+                search.visit(layer.points.root(), delta);
+            }
+            if layer.shapes.size() > 0 {
+                search.visit(layer.shapes.root(), delta);
+            }
+        }
+        let mut best = search.best;
+        if !search.ranked {
+            best.sort_unstable_by(|a, b| self.hit_order(a, b));
+            best.truncate(k);
+        }
+        best.into_iter()
+            .map(|h| (&self.layer(h.delta).slots[h.slot as usize], h.distance))
+            .collect()
+    }
+
+    /// Distance, then id. Slots are in id order within a layer, so only a
+    /// tie between the base and the delta reads the assets.
+    fn hit_order(&self, a: &Hit, b: &Hit) -> Ordering {
+        a.distance.total_cmp(&b.distance).then_with(|| {
+            if a.delta == b.delta {
+                a.slot.cmp(&b.slot)
+            } else {
+                let id = |h: &Hit| self.layer(h.delta).slots[h.slot as usize].id();
+                id(a).cmp(id(b))
+            }
+        })
+    }
+
     /// Every asset that intersects `geometry` or lies within `buffer_m`
     /// geodesic metres of it, in id order, with its distance (0 when it
     /// intersects).
@@ -332,6 +625,26 @@ impl Snapshot {
         geometry: &Geometry<f64>,
         buffer_m: f64,
         filter: impl AssetFilter,
+    ) -> Vec<(&Arc<Located>, f64)> {
+        self.intersecting_with(geometry, buffer_m, &Filter::any(filter))
+    }
+
+    /// [`Snapshot::intersecting`] with `criteria` as the filter; kind,
+    /// status and power supply are tested without reading the assets.
+    pub fn intersecting_matching(
+        &self,
+        geometry: &Geometry<f64>,
+        buffer_m: f64,
+        criteria: &Criteria,
+    ) -> Vec<(&Arc<Located>, f64)> {
+        self.intersecting_with(geometry, buffer_m, &criteria_filter(criteria))
+    }
+
+    fn intersecting_with(
+        &self,
+        geometry: &Geometry<f64>,
+        buffer_m: f64,
+        filter: &Filter<impl AssetFilter>,
     ) -> Vec<(&Arc<Located>, f64)> {
         let Some(rect) = geometry.bounding_rect() else {
             return Vec::new();
@@ -342,28 +655,24 @@ impl Snapshot {
         let mut out = Vec::new();
         for (layer, is_base) in [(&*self.base, true), (&self.delta, false)] {
             let mut hits: Vec<(u32, f64)> = Vec::new();
-            for e in layer.tree.locate_in_envelope_intersecting(&search) {
-                if is_base && !self.base_live(e.slot) {
-                    continue;
+            layer.locate(&search, |slot, key| {
+                if (is_base && !self.base_live(slot)) || !filter.passes(key, layer, slot) {
+                    return;
                 }
-                let l = &layer.slots[e.slot as usize];
-                if !filter(&l.asset) {
-                    continue;
-                }
-                let g = &l.asset.details.geometry;
+                let g = &layer.slots[slot as usize].asset.details.geometry;
                 let d = if buffer_m <= 0.0 {
                     if g.intersects(geometry) {
                         0.0
                     } else {
-                        continue;
+                        return;
                     }
                 } else {
                     geometry_distance(g, geometry)
                 };
                 if d <= buffer_m.max(0.0) {
-                    hits.push((e.slot, d));
+                    hits.push((slot, d));
                 }
-            }
+            });
             hits.sort_unstable_by_key(|h| h.0);
             out.push(
                 hits.into_iter()
@@ -374,6 +683,116 @@ impl Snapshot {
         let delta = out.pop().unwrap_or_default();
         let base = out.pop().unwrap_or_default();
         merge_pairs_by_id(base, delta)
+    }
+}
+
+/// A nearest-neighbour candidate: its distance and where it lives.
+#[derive(Debug, Clone, Copy)]
+struct Hit {
+    distance: f64,
+    delta: bool,
+    slot: u32,
+}
+
+/// One nearest-neighbour search in progress.
+struct Nearest<'s, F> {
+    snap: &'s Snapshot,
+    filter: &'s Filter<F>,
+    p: Point<f64>,
+    /// `p`, Earth-centred.
+    q: [f64; 3],
+    arc: ChordToArc,
+    max: f64,
+    k: usize,
+    /// Whether `best` is kept sorted and cut to `k` as hits arrive.
+    ranked: bool,
+    best: Vec<Hit>,
+    /// Squared chord beyond which nothing can enter `best` (with a hair of
+    /// slack, so a tie at exactly the k-th distance is still compared).
+    limit_2: f64,
+    /// Children still to open, as (squared chord, child index) runs, one
+    /// run per node on the current path.
+    pending: Vec<(f64, u32)>,
+}
+
+impl<F: AssetFilter> Nearest<'_, F> {
+    fn set_limit(&mut self, metres: f64) {
+        self.limit_2 = metres * metres * (1.0 + 1e-9);
+    }
+
+    fn visit<E: Indexed>(&mut self, node: &ParentNode<E>, delta: bool) {
+        let start = self.pending.len();
+        let children = node.children();
+        for (i, child) in children.iter().enumerate() {
+            let d2 = match child {
+                RTreeNode::Leaf(e) => e.distance_2(&self.q),
+                RTreeNode::Parent(n) => box_distance_2(&n.envelope(), &self.q),
+            };
+            if d2 <= self.limit_2 {
+                self.pending.push((d2, i as u32));
+            }
+        }
+        let end = self.pending.len();
+        // Nearest first, entries and subtrees alike: the limit tightens as
+        // soon as possible, and entries past it are never filtered (which
+        // may read the asset) or measured.
+        self.pending[start..end].sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        for j in start..end {
+            let (d2, i) = self.pending[j];
+            // The limit only shrinks, and the run is sorted: stop at the
+            // first child that can no longer hold a winner.
+            if d2 > self.limit_2 {
+                break;
+            }
+            match &children[i as usize] {
+                RTreeNode::Leaf(e) => self.consider(e, d2, delta),
+                RTreeNode::Parent(n) => self.visit(n, delta),
+            }
+        }
+        self.pending.truncate(start);
+    }
+
+    #[inline]
+    fn consider<E: Indexed>(&mut self, e: &E, d2: f64, delta: bool) {
+        let slot = e.slot();
+        let layer = self.snap.layer(delta);
+        if (!delta && !self.snap.base_live(slot)) || !self.filter.passes(e.key(), layer, slot) {
+            return;
+        }
+        let chord = d2.sqrt();
+        let distance = if E::POINT && chord < geodesy::SHORT_CHORD_M {
+            // For a point the tree's distance is the exact chord.
+            self.arc.metres(chord)
+        } else {
+            layer.slots[slot as usize].distance_to(self.p)
+        };
+        if distance > self.max {
+            return;
+        }
+        let hit = Hit {
+            distance,
+            delta,
+            slot,
+        };
+        if !self.ranked {
+            self.best.push(hit);
+            return;
+        }
+        if self.best.len() == self.k {
+            let last = self.best[self.k - 1];
+            if self.snap.hit_order(&hit, &last) != Ordering::Less {
+                return;
+            }
+            self.best.pop();
+        }
+        let at = self
+            .best
+            .partition_point(|b| self.snap.hit_order(b, &hit) == Ordering::Less);
+        self.best.insert(at, hit);
+        if self.best.len() == self.k {
+            let kth = self.best[self.k - 1].distance;
+            self.set_limit(kth.min(self.max));
+        }
     }
 }
 
@@ -405,31 +824,6 @@ fn merge_pairs_by_id<'a>(
     out
 }
 
-/// A nearest-neighbour candidate; orders by distance, then id.
-struct Candidate<'a> {
-    distance: f64,
-    located: &'a Arc<Located>,
-}
-
-impl PartialEq for Candidate<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Candidate<'_> {}
-impl PartialOrd for Candidate<'_> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Candidate<'_> {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.distance
-            .total_cmp(&other.distance)
-            .then_with(|| self.located.id().cmp(other.located.id()))
-    }
-}
-
 /// The live index: the current snapshot and the writers' lock.
 ///
 /// The writers' lock is a std `Mutex`, not a tokio one: it is held only for
@@ -443,8 +837,12 @@ pub struct AssetIndex {
 /// Below this many changes the delta is never folded into the base.
 const MIN_DELTA: usize = 4096;
 
+/// Base layers at least this big are dropped on a thread of their own.
+const RETIRE_IN_BACKGROUND: usize = 50_000;
+
 impl AssetIndex {
-    /// Bulk-loads an index over `assets`.
+    /// Bulk-loads an index over `assets`. If an id repeats, the last copy
+    /// in `assets` is kept.
     pub fn build(assets: Vec<Asset>) -> AssetIndex {
         AssetIndex {
             current: ArcSwap::from_pointee(Snapshot::from_base(base_from(assets))),
@@ -477,30 +875,170 @@ impl AssetIndex {
         // Each write rebuilds the delta, so its cost grows with the delta;
         // folding (a full bulk load) resets it. Folding at a fixed, modest
         // size keeps single writes in the low milliseconds.
-        let next = if changes.len() > MIN_DELTA.max(old.base.slots.len() / 256) {
-            fold(&old.base, &changes)
+        if changes.len() > MIN_DELTA.max(old.base.slots.len() / 256) {
+            self.current.store(Arc::new(fold(&old.base, &changes)));
+            retire(old);
         } else {
-            with_changes(Arc::clone(&old.base), changes)
-        };
-        self.current.store(Arc::new(next));
+            let next = with_changes(Arc::clone(&old.base), changes);
+            self.current.store(Arc::new(next));
+        }
     }
 
     /// Replaces everything (used after boundary layers change placements).
     pub fn replace_all(&self, assets: Vec<Asset>) {
         let _guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        self.current
-            .store(Arc::new(Snapshot::from_base(base_from(assets))));
+        let old = self
+            .current
+            .swap(Arc::new(Snapshot::from_base(base_from(assets))));
+        retire(old);
     }
 }
 
+/// Lets go of a replaced snapshot. Dropping a large base layer (a million
+/// `Arc`s, each freeing an asset's strings) takes a fraction of a second to
+/// seconds, and whoever drops the last reference pays: that could be a
+/// request thread finishing with an old snapshot. So a big base is handed
+/// to a thread that waits until it holds the last reference and drops it
+/// there.
+fn retire(old: Arc<Snapshot>) {
+    let base = Arc::clone(&old.base);
+    drop(old);
+    if base.slots.len() < RETIRE_IN_BACKGROUND {
+        return;
+    }
+    let dropper = move || {
+        let mut base = base;
+        loop {
+            match Arc::try_unwrap(base) {
+                Ok(layer) => return drop(layer),
+                Err(shared) => base = shared,
+            }
+            // Readers hold snapshots for one request; poll gently.
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    // Should no thread start, the closure (and the layer) drops right here.
+    let _ = std::thread::Builder::new()
+        .name("index-retire".into())
+        .spawn(dropper);
+}
+
+/// Inputs smaller than this are bulk-loaded on the calling thread alone.
+const PARALLEL_FROM: usize = 20_000;
+
+/// Runs `a` and `b`, on two threads when `parallel`.
+fn both<A: Send, B: Send>(
+    parallel: bool,
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    if !parallel {
+        return (a(), b());
+    }
+    std::thread::scope(|s| {
+        let a = s.spawn(a);
+        let b = b();
+        (a.join().unwrap_or_else(|e| std::panic::resume_unwind(e)), b)
+    })
+}
+
+/// Bulk-loads a base layer. The work is split over two cores: first one
+/// orders the ids while the other works out every asset's envelope and
+/// key; then one bulk-loads the trees while the other moves the assets
+/// into their slots.
 fn base_from(assets: Vec<Asset>) -> Layer {
-    let mut slots: Vec<Arc<Located>> = assets
-        .into_iter()
-        .map(|a| Arc::new(Located::new(a)))
+    let parallel = assets.len() >= PARALLEL_FROM;
+    let (order, facts) = both(
+        parallel,
+        || id_order(&assets),
+        || assets.iter().map(Facts::of).collect::<Vec<_>>(),
+    );
+    let order = order.as_deref();
+    let ((points, shapes), slots) = both(
+        parallel,
+        || {
+            let n = order.map_or(facts.len(), <[u32]>::len);
+            let mut entries = Entries::with_capacity(n);
+            for slot in 0..n {
+                let f = &facts[order.map_or(slot, |o| o[slot] as usize)];
+                entries.push(slot, &f.envelope, f.key, f.point);
+            }
+            entries.load()
+        },
+        || {
+            let located = assets
+                .into_iter()
+                .zip(&facts)
+                .map(|(a, f)| Arc::new(Located::with_facts(a, *f)));
+            match order {
+                None => located.collect::<Vec<_>>(),
+                Some(order) => {
+                    let mut all: Vec<Option<Arc<Located>>> = located.map(Some).collect();
+                    order
+                        .iter()
+                        .map(|&i| all[i as usize].take().expect("each input once"))
+                        .collect()
+                }
+            }
+        },
+    );
+    Layer {
+        points,
+        shapes,
+        slots,
+    }
+}
+
+/// The input positions of `assets` in id order, without repeated ids (the
+/// last copy wins), or `None` when the input is already in strict id order
+/// (as the store returns it).
+///
+/// Comparing ids directly is slow on shuffled input: each comparison reads
+/// two strings scattered over the heap. So this sorts compact keys (the
+/// id's first 16 bytes as a big-endian integer, which orders like the
+/// bytes, then the input position) and compares whole ids only where the
+/// first 16 bytes tie.
+fn id_order(assets: &[Asset]) -> Option<Vec<u32>> {
+    if assets.windows(2).all(|w| w[0].id < w[1].id) {
+        return None;
+    }
+    let prefix = |id: &str| {
+        let mut b = [0u8; 16];
+        let n = id.len().min(16);
+        b[..n].copy_from_slice(&id.as_bytes()[..n]);
+        u128::from_be_bytes(b)
+    };
+    let mut keys: Vec<(u128, u32)> = assets
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let i = u32::try_from(i).expect("fewer than 2^32 assets");
+            (prefix(&a.id), i)
+        })
         .collect();
-    slots.sort_unstable_by(|a, b| a.id().cmp(b.id()));
-    slots.dedup_by(|a, b| a.id() == b.id());
-    Layer::build(slots)
+    keys.sort_unstable();
+    let id = |k: &(u128, u32)| assets[k.1 as usize].id.as_str();
+    let mut start = 0;
+    while start < keys.len() {
+        let run = keys[start..]
+            .iter()
+            .take_while(|k| k.0 == keys[start].0)
+            .count();
+        if run > 1 {
+            keys[start..start + run].sort_unstable_by(|a, b| id(a).cmp(id(b)).then(a.1.cmp(&b.1)));
+        }
+        start += run;
+    }
+    let mut order = Vec::with_capacity(keys.len());
+    for (j, k) in keys.iter().enumerate() {
+        let repeated = keys
+            .get(j + 1)
+            .is_some_and(|n| n.0 == k.0 && id(n) == id(k));
+        if !repeated {
+            order.push(k.1);
+        }
+    }
+    Some(order)
 }
 
 fn with_changes(base: Arc<Layer>, changes: HashMap<String, Change>) -> Snapshot {

@@ -199,3 +199,333 @@ fn many_writes_fold_into_the_base_without_losing_any() {
     assert_eq!(snap.len(), assets.len() - victims.len());
     assert!(victims.iter().all(|v| snap.get(v).is_none()));
 }
+
+/// Points and squares with every kind, status and power supply, and some
+/// assets stacked on the same spot (ties broken by id).
+fn varied_sample(n: usize, seed: u64) -> Vec<Asset> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut out: Vec<Asset> = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut a = if i % 7 == 3 && i > 0 {
+            // Same place as an earlier asset.
+            let twin = &out[rng.random_range(0..out.len())];
+            asset(
+                &format!("v{i:05}"),
+                twin.details.geometry.clone(),
+                AssetKind::Other,
+            )
+        } else {
+            let (x, y) = (
+                rng.random_range(-2.48..-2.25),
+                rng.random_range(53.35..53.48),
+            );
+            let g = if i % 10 == 0 {
+                let s = 0.0004;
+                Geometry::Polygon(
+                    polygon![(x: x, y: y), (x: x + s, y: y), (x: x + s, y: y + s), (x: x, y: y + s)],
+                )
+            } else {
+                Geometry::Point(Point::new(x, y))
+            };
+            asset(&format!("v{i:05}"), g, AssetKind::Other)
+        };
+        a.details.kind = AssetKind::ALL[rng.random_range(0..AssetKind::ALL.len())];
+        a.details.status = AssetStatus::ALL[rng.random_range(0..2)];
+        a.details.power_supply = PowerSupply::ALL[rng.random_range(0..3)];
+        a.authority = if rng.random_bool(0.5) {
+            "trafford"
+        } else {
+            "salford"
+        }
+        .into();
+        out.push(a);
+    }
+    out
+}
+
+/// Brute force: every asset passing `keep` within `max` metres, nearest
+/// first, ties by id, at most `k`.
+fn brute(
+    assets: &[Asset],
+    p: Point<f64>,
+    k: usize,
+    max: f64,
+    keep: impl Fn(&Asset) -> bool,
+) -> Vec<(String, f64)> {
+    let kept: Vec<Asset> = assets.iter().filter(|a| keep(a)).cloned().collect();
+    let mut all = brute_nearest(&kept, p, usize::MAX);
+    all.retain(|x| x.1 <= max);
+    all.truncate(k);
+    all
+}
+
+fn named(v: Vec<(&Arc<Located>, f64)>) -> Vec<(String, f64)> {
+    v.into_iter()
+        .map(|(l, d)| (l.id().to_string(), d))
+        .collect()
+}
+
+fn random_criteria(rng: &mut StdRng) -> Criteria {
+    let some = |rng: &mut StdRng| rng.random_bool(0.5);
+    let mut c = Criteria::default();
+    if some(rng) {
+        let n = rng.random_range(1..3);
+        c.kinds = Some(
+            (0..n)
+                .map(|_| AssetKind::ALL[rng.random_range(0..7)])
+                .collect(),
+        );
+    }
+    if some(rng) {
+        c.statuses = Some(vec![AssetStatus::ALL[rng.random_range(0..2)]]);
+    }
+    if some(rng) {
+        c.power_supplies = Some(vec![PowerSupply::ALL[rng.random_range(0..3)]]);
+    }
+    if rng.random_bool(0.25) {
+        c.authority = Some("salford".into());
+    }
+    c
+}
+
+#[test]
+fn key_sets_agree_with_criteria_on_every_combination() {
+    let mut rng = StdRng::seed_from_u64(20);
+    let mut a = asset(
+        "x",
+        Geometry::Point(Point::new(-2.3, 53.4)),
+        AssetKind::LampPost,
+    );
+    for _ in 0..300 {
+        let c = random_criteria(&mut rng);
+        let keys = KeySet::of(&c);
+        let filter = criteria_filter(&c);
+        for kind in AssetKind::ALL {
+            for status in AssetStatus::ALL {
+                for power in PowerSupply::ALL {
+                    a.details.kind = kind;
+                    a.details.status = status;
+                    a.details.power_supply = power;
+                    let by_key = keys.contains(key_of(&a.details));
+                    let mut c_no_authority = c.clone();
+                    c_no_authority.authority = None;
+                    assert_eq!(by_key, c_no_authority.matches(&a), "{c:?} {kind:?}");
+                    let layer = Layer::build(vec![Arc::new(Located::new(a.clone()))]);
+                    assert_eq!(filter.passes(key_of(&a.details), &layer, 0), c.matches(&a));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn filtered_nearest_with_limits_matches_brute_force() {
+    let assets = varied_sample(3000, 21);
+    let index = AssetIndex::build(assets.clone());
+    let snap = index.snapshot();
+    let mut rng = StdRng::seed_from_u64(22);
+    for round in 0..300 {
+        let p = Point::new(rng.random_range(-2.5..-2.2), rng.random_range(53.34..53.5));
+        let k = if round % 10 == 0 {
+            rng.random_range(1000..3100)
+        } else {
+            rng.random_range(1..30)
+        };
+        let max = if rng.random_bool(0.4) {
+            Some(rng.random_range(0.0..2_000.0))
+        } else {
+            None
+        };
+        let c = random_criteria(&mut rng);
+        let want = brute(&assets, p, k, max.unwrap_or(f64::INFINITY), |a| {
+            c.matches(a)
+        });
+        let got = named(snap.nearest_matching(p, k, max, &c));
+        assert_same_neighbours(&got, &want);
+        let got = named(snap.nearest(p, k, max, |a| c.matches(a)));
+        assert_same_neighbours(&got, &want);
+    }
+}
+
+#[test]
+fn within_distance_matches_brute_force() {
+    let assets = varied_sample(2000, 23);
+    let snap = AssetIndex::build(assets.clone()).snapshot();
+    let mut rng = StdRng::seed_from_u64(24);
+    for _ in 0..50 {
+        let p = Point::new(rng.random_range(-2.5..-2.2), rng.random_range(53.34..53.5));
+        let r = rng.random_range(0.0..3_000.0);
+        let is_lamp = |a: &Asset| a.details.kind == AssetKind::LampPost;
+        let got = named(snap.within_distance(p, r, is_lamp));
+        assert_same_neighbours(&got, &brute(&assets, p, usize::MAX, r, is_lamp));
+    }
+}
+
+#[test]
+fn ties_are_broken_by_id_across_base_and_delta() {
+    let spot = Geometry::Point(Point::new(-2.3, 53.4));
+    let base: Vec<Asset> = ["b", "d", "f"]
+        .iter()
+        .map(|id| asset(id, spot.clone(), AssetKind::LampPost))
+        .collect();
+    let index = AssetIndex::build(base);
+    // Added later, so they live in the delta, on the very same spot.
+    index.apply(
+        ["a", "c", "e"]
+            .iter()
+            .map(|id| asset(id, spot.clone(), AssetKind::LampPost))
+            .collect(),
+        Vec::new(),
+    );
+    let snap = index.snapshot();
+    let p = Point::new(-2.301, 53.4);
+    for k in 1..=6 {
+        let got: Vec<String> = named(snap.nearest(p, k, None, |_| true))
+            .into_iter()
+            .map(|x| x.0)
+            .collect();
+        assert_eq!(got, ["a", "b", "c", "d", "e", "f"][..k]);
+    }
+}
+
+#[test]
+fn nearest_skips_deleted_and_shadowed_assets() {
+    let mut assets = varied_sample(3000, 25);
+    let index = AssetIndex::build(assets.clone());
+    let mut rng = StdRng::seed_from_u64(26);
+    // Move, retag and delete assets across several writes, so the delta
+    // holds new versions of base assets and deletions shadow others.
+    for _ in 0..5 {
+        let mut upserts = Vec::new();
+        let mut deletes = Vec::new();
+        for _ in 0..40 {
+            let i = rng.random_range(0..assets.len());
+            if rng.random_bool(0.3) {
+                deletes.push(assets.remove(i).id);
+            } else {
+                let a = &mut assets[i];
+                a.details.geometry = Geometry::Point(Point::new(
+                    rng.random_range(-2.48..-2.25),
+                    rng.random_range(53.35..53.48),
+                ));
+                a.details.kind = AssetKind::ALL[rng.random_range(0..7)];
+                upserts.push(a.clone());
+            }
+        }
+        index.apply(upserts, deletes);
+    }
+    let snap = index.snapshot();
+    assert!(!snap.changes.is_empty() && snap.base.slots.len() == 3000);
+    assert_eq!(snap.len(), assets.len());
+    for _ in 0..200 {
+        let p = Point::new(rng.random_range(-2.5..-2.2), rng.random_range(53.34..53.5));
+        let k = rng.random_range(1..40);
+        let c = random_criteria(&mut rng);
+        let want = brute(&assets, p, k, f64::INFINITY, |a| c.matches(a));
+        assert_same_neighbours(&named(snap.nearest_matching(p, k, None, &c)), &want);
+    }
+}
+
+#[test]
+fn criteria_queries_match_brute_force() {
+    let assets = varied_sample(2000, 27);
+    let snap = AssetIndex::build(assets.clone()).snapshot();
+    let mut rng = StdRng::seed_from_u64(28);
+    let triangle = Geometry::Polygon(
+        polygon![(x: -2.40, y: 53.40), (x: -2.33, y: 53.41), (x: -2.37, y: 53.45)],
+    );
+    for _ in 0..100 {
+        let c = random_criteria(&mut rng);
+        let (x0, y0) = (rng.random_range(-2.5..-2.2), rng.random_range(53.34..53.5));
+        let rect = Rect::new(coord! {x: x0, y: y0}, coord! {x: x0 + 0.03, y: y0 + 0.02});
+        let mut want: Vec<String> = assets
+            .iter()
+            .filter(|a| a.details.geometry.intersects(&rect) && c.matches(a))
+            .map(|a| a.id.clone())
+            .collect();
+        want.sort();
+        assert_eq!(ids(snap.query_matching(Some(&[rect]), &c)), want);
+        let all = ids(snap.query_matching(None, &c));
+        let mut want: Vec<String> = assets
+            .iter()
+            .filter(|a| c.matches(a))
+            .map(|a| a.id.clone())
+            .collect();
+        want.sort();
+        assert_eq!(all, want);
+        let buffer = rng.random_range(0.0..300.0);
+        let got: Vec<String> = snap
+            .intersecting_matching(&triangle, buffer, &c)
+            .into_iter()
+            .map(|(l, _)| l.id().to_string())
+            .collect();
+        let mut want: Vec<String> = assets
+            .iter()
+            .filter(|a| c.matches(a))
+            .filter(|a| geodesy::geometry_distance(&a.details.geometry, &triangle) <= buffer)
+            .map(|a| a.id.clone())
+            .collect();
+        want.sort();
+        assert_eq!(got, want, "{c:?} buffer {buffer}");
+    }
+}
+
+/// Large enough to be built on two threads and to make trees several
+/// levels deep; given shuffled and with repeated ids.
+#[test]
+fn shuffled_bulk_load_with_repeats_matches_brute_force() {
+    use rand::seq::SliceRandom;
+    let mut rng = StdRng::seed_from_u64(29);
+    let mut assets: Vec<Asset> = (0..PARALLEL_FROM + 5000)
+        .map(|i| {
+            let id = format!("shared-prefix-of-16+ bytes/{i:06}");
+            let p = Point::new(
+                rng.random_range(-2.48..-2.25),
+                rng.random_range(53.35..53.48),
+            );
+            asset(&id, Geometry::Point(p), AssetKind::ALL[i % 7])
+        })
+        .collect();
+    // Repeat some ids with another position: the later copy must win.
+    let repeats: Vec<Asset> = assets
+        .iter()
+        .step_by(97)
+        .map(|a| {
+            let mut a = a.clone();
+            a.details.geometry = Geometry::Point(Point::new(-2.3, 53.4));
+            a
+        })
+        .collect();
+    assets.shuffle(&mut rng);
+    let mut input = assets.clone();
+    input.extend(repeats.iter().cloned());
+    let index = AssetIndex::build(input);
+    let snap = index.snapshot();
+    for r in &repeats {
+        let a = assets
+            .iter_mut()
+            .find(|a| a.id == r.id)
+            .expect("repeat of an input");
+        *a = r.clone();
+    }
+    assert_eq!(snap.len(), assets.len());
+    let mut want: Vec<String> = assets.iter().map(|a| a.id.clone()).collect();
+    want.sort();
+    assert_eq!(ids(snap.query(None, |_| true)), want);
+    for r in repeats.iter().take(20) {
+        assert_eq!(snap.get(&r.id).map(|l| &l.asset), Some(r));
+    }
+    for _ in 0..40 {
+        let p = Point::new(rng.random_range(-2.5..-2.2), rng.random_range(53.34..53.5));
+        let k = rng.random_range(1..20);
+        assert_same_neighbours(
+            &named(snap.nearest(p, k, None, |_| true)),
+            &brute_nearest(&assets, p, k),
+        );
+    }
+    // Replacing the index retires this base on a background thread; the
+    // snapshot held here keeps answering.
+    index.replace_all(Vec::new());
+    assert_eq!(snap.len(), assets.len());
+    assert!(index.snapshot().is_empty());
+}
