@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 
 use super::crs::{BboxFilter, Crs, bad_request, parse_bbox_in};
+use super::filter::{self, Filter, Schema};
 use super::{GEOJSON, JSON, Source, base_url, find_collection};
 use crate::domain::area::Area;
 use crate::geojson_io::{
@@ -21,8 +22,17 @@ use crate::http::auth::Reader;
 use crate::http::{ApiError, ApiResult, AppState};
 
 /// Parameters every items request may carry.
-const COMMON: [&str; 7] = [
-    "bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "f",
+const COMMON: [&str; 10] = [
+    "bbox",
+    "bbox-crs",
+    "crs",
+    "limit",
+    "offset",
+    "datetime",
+    "f",
+    "filter",
+    "filter-lang",
+    "filter-crs",
 ];
 /// Attribute filters of the assets collection.
 const ASSET_FILTERS: [&str; 5] = ["kind", "status", "authority", "power_supply", "ward"];
@@ -141,13 +151,39 @@ fn write_area_feature(out: &mut Vec<u8>, a: &Area, crs: Crs) {
     out.extend_from_slice(b"}}");
 }
 
-fn area_matches(a: &Area, bbox: Option<&BboxFilter>, p: &BTreeMap<String, String>) -> bool {
+fn area_matches(
+    a: &Area,
+    bbox: Option<&BboxFilter>,
+    p: &BTreeMap<String, String>,
+    filter: Option<&Filter<Area>>,
+) -> bool {
     p.get("authority").is_none_or(|v| *v == a.authority)
         && p.get("name").is_none_or(|v| *v == a.name)
         && bbox.is_none_or(|b| {
             b.rects.iter().any(|r| a.geometry.intersects(r))
                 && b.exact(&Geometry::MultiPolygon(a.geometry.clone()))
         })
+        && filter.is_none_or(|f| f.matches(a))
+}
+
+/// The `filter` parameter (Part 3), compiled for `schema`, if given.
+fn compile_filter<T>(
+    p: &BTreeMap<String, String>,
+    schema: &'static Schema<T>,
+) -> ApiResult<Option<Filter<T>>> {
+    let Some(text) = p.get("filter") else {
+        for dependent in ["filter-lang", "filter-crs"] {
+            if p.contains_key(dependent) {
+                return Err(ApiError::BadRequest(format!("{dependent} needs a filter")));
+            }
+        }
+        return Ok(None);
+    };
+    filter::check_lang(p.get("filter-lang").map(String::as_str))?;
+    let crs = p
+        .get("filter-crs")
+        .map_or(Ok(Crs::Crs84), |v| Crs::parse("filter-crs", v))?;
+    filter::compile(text, crs, schema).map(Some)
 }
 
 /// `GET /collections/{id}/items`.
@@ -241,9 +277,25 @@ pub(super) async fn items(
                 p.get("ward").map(String::as_str),
             )
             .map_err(bad_request)?;
+            let cql = compile_filter(&p, &filter::ASSETS)?;
+            // Both the bbox and the filter may bound the search; the index
+            // takes the smaller, the other is tested per candidate.
+            let bbox_rects = bbox.as_ref().map(|b| &b.rects[..]);
+            let filter_rects = cql.as_ref().and_then(Filter::rects);
+            let by_filter = match (bbox_rects, filter_rects) {
+                (Some(b), Some(f)) => filter::area(f) < filter::area(b),
+                (None, Some(_)) => true,
+                _ => false,
+            };
+            let rects = if by_filter { filter_rects } else { bbox_rects };
             let snap = state.register.assets().snapshot();
-            let hits = snap.query(bbox.as_ref().map(|b| &b.rects[..]), |a| {
-                crit.matches(a) && bbox.as_ref().is_none_or(|b| b.exact(&a.details.geometry))
+            let hits = snap.query(rects, |a| {
+                crit.matches(a)
+                    && bbox.as_ref().is_none_or(|b| {
+                        (!by_filter || b.rects.iter().any(|r| a.details.geometry.intersects(r)))
+                            && b.exact(&a.details.geometry)
+                    })
+                    && cql.as_ref().is_none_or(|f| f.matches(a))
             });
             let page: Vec<_> = hits.iter().skip(offset).take(limit).collect();
             write_head(&mut out, hits.len(), page.len());
@@ -255,11 +307,12 @@ pub(super) async fn items(
             }
         }
         Source::Areas(layer) => {
+            let cql = compile_filter(&p, &filter::AREAS)?;
             let index = state.register.areas();
             let hits: Vec<&Area> = index
                 .areas()
                 .iter()
-                .filter(|a| a.layer == layer && area_matches(a, bbox.as_ref(), &p))
+                .filter(|a| a.layer == layer && area_matches(a, bbox.as_ref(), &p, cql.as_ref()))
                 .collect();
             let page: Vec<_> = hits.iter().skip(offset).take(limit).collect();
             write_head(&mut out, hits.len(), page.len());
