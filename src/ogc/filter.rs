@@ -1145,6 +1145,7 @@ impl<T> Compiler<'_, T> {
         {
             return Err(bad("geometry coordinates must be finite"));
         }
+        check_shape(&shape)?;
         match self.crs {
             Crs::Crs84 | Crs::LatLon => {
                 let shape = if self.crs == Crs::LatLon {
@@ -1284,6 +1285,32 @@ fn bng_envelope(shape: &Geometry<f64>) -> Result<Option<Rect<f64>>, ApiError> {
             y: (lat.1 + PAD_DEG).min(90.0),
         },
     )))
+}
+
+/// Refuses degenerate literals the WKT reader lets through: a line needs
+/// two positions, a polygon ring four (closed).
+fn check_shape(g: &Geometry<f64>) -> Result<(), ApiError> {
+    let line_ok = |l: &geo::LineString<f64>| l.0.len() >= 2;
+    let poly_ok = |p: &geo::Polygon<f64>| {
+        std::iter::once(p.exterior())
+            .chain(p.interiors())
+            .all(|r| r.0.len() >= 4)
+    };
+    let ok = match g {
+        Geometry::LineString(l) => line_ok(l),
+        Geometry::MultiLineString(m) => m.iter().all(line_ok),
+        Geometry::Polygon(p) => poly_ok(p),
+        Geometry::MultiPolygon(m) => m.iter().all(poly_ok),
+        Geometry::GeometryCollection(c) => return c.iter().try_for_each(check_shape),
+        _ => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(bad(
+            "a LINESTRING needs at least two positions and a POLYGON ring at least four",
+        ))
+    }
 }
 
 /// Every straight edge of a geometry.
@@ -1682,6 +1709,8 @@ mod tests {
         assert!(m.contains("S_WITHIN"), "{m}");
         let m = error("S_INTERSECTS(ward, POINT(0 0))");
         assert!(m.contains("geometry property"), "{m}");
+        let m = error("S_INTERSECTS(geometry, POLYGON((0 0, 1 1)))");
+        assert!(m.contains("POLYGON ring"), "{m}");
         let m = error("S_INTERSECTS(geometry, POINT(200 0))");
         assert!(m.contains("longitude"), "{m}");
         let m = error("height_m + 1 > 5");
