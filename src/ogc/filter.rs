@@ -1006,10 +1006,7 @@ impl<T> Compiler<'_, T> {
     /// A second handle on an operand (getters are `Copy`; literals clone).
     fn reborrow(&self, o: &Operand<T>) -> Operand<T> {
         match o {
-            Operand::Prop { name, get } => Operand::Prop {
-                name: *name,
-                get: *get,
-            },
+            Operand::Prop { name, get } => Operand::Prop { name, get: *get },
             Operand::Lit(l) => Operand::Lit(l.clone()),
         }
     }

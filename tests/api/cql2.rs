@@ -400,7 +400,9 @@ on_both_databases!(
     |app: TestApp| async move {
         load_demo(&app).await;
         let items = app.url("/collections/assets/items");
-        let cases: Vec<(Vec<(&str, &str)>, &[&str])> = vec![
+        // Query parameters, and what the problem's detail must mention.
+        type Case<'a> = (Vec<(&'a str, &'a str)>, &'a [&'a str]);
+        let cases: Vec<Case<'_>> = vec![
             (
                 vec![("filter", "kind = 'lamp_post' AND")],
                 &["syntax error", "column 23"],
