@@ -1,6 +1,10 @@
 //! `/collections/{id}/items` and `/collections/{id}/items/{featureId}`.
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
@@ -10,6 +14,7 @@ use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 
 use super::crs::{BboxFilter, Crs, bad_request, parse_bbox_in};
+use super::filter::{self, Filter, Schema};
 use super::{GEOJSON, JSON, Source, base_url, find_collection};
 use crate::domain::area::Area;
 use crate::geojson_io::{
@@ -19,10 +24,20 @@ use crate::geojson_io::{
 use crate::http::assets::{DEFAULT_LIMIT, MAX_LIMIT, criteria, page_href};
 use crate::http::auth::Reader;
 use crate::http::{ApiError, ApiResult, AppState};
+use crate::index::Located;
 
 /// Parameters every items request may carry.
-const COMMON: [&str; 7] = [
-    "bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "f",
+const COMMON: [&str; 10] = [
+    "bbox",
+    "bbox-crs",
+    "crs",
+    "limit",
+    "offset",
+    "datetime",
+    "f",
+    "filter",
+    "filter-lang",
+    "filter-crs",
 ];
 /// Attribute filters of the assets collection.
 const ASSET_FILTERS: [&str; 5] = ["kind", "status", "authority", "power_supply", "ward"];
@@ -113,6 +128,45 @@ fn geojson_response(content_type: &'static str, crs: Crs, body: Vec<u8>) -> Resp
     r
 }
 
+/// Pages of more features than this are streamed, the rest written whole.
+const STREAM_FROM: usize = 1_000;
+/// Features per streamed chunk: about 150 KB, written in well under a
+/// millisecond, so one large page never holds a worker for long.
+const STREAM_CHUNK: usize = 512;
+
+/// The rest of a FeatureCollection whose head (members and the opening of
+/// `features`) is `head`: the features are written chunk by chunk as the
+/// client reads, so a 10,000-feature page starts arriving at once and is
+/// never held in memory whole. The page holds `Arc`s, not the snapshot, so
+/// a slow client does not keep an old index alive.
+fn stream_assets(head: Vec<u8>, page: Vec<Arc<Located>>, crs: Crs) -> Body {
+    let mut head = Some(head);
+    let mut rest = page.into_iter().peekable();
+    let mut first = true;
+    let mut done = false;
+    let chunks = std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let mut out = head
+            .take()
+            .unwrap_or_else(|| Vec::with_capacity(320 * STREAM_CHUNK));
+        for l in rest.by_ref().take(STREAM_CHUNK) {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            write_asset_feature(&mut out, &l.asset, &|c| crs.output(c), |_| {});
+        }
+        if rest.peek().is_none() {
+            end_collection(&mut out);
+            done = true;
+        }
+        Some(Ok::<_, Infallible>(Bytes::from(out)))
+    });
+    Body::from_stream(futures_util::stream::iter(chunks))
+}
+
 /// `href` for the same request with `name` set to `value`.
 fn with_param(uri: &Uri, name: &str, value: &str) -> String {
     let pairs = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
@@ -141,13 +195,39 @@ fn write_area_feature(out: &mut Vec<u8>, a: &Area, crs: Crs) {
     out.extend_from_slice(b"}}");
 }
 
-fn area_matches(a: &Area, bbox: Option<&BboxFilter>, p: &BTreeMap<String, String>) -> bool {
+fn area_matches(
+    a: &Area,
+    bbox: Option<&BboxFilter>,
+    p: &BTreeMap<String, String>,
+    filter: Option<&Filter<Area>>,
+) -> bool {
     p.get("authority").is_none_or(|v| *v == a.authority)
         && p.get("name").is_none_or(|v| *v == a.name)
         && bbox.is_none_or(|b| {
             b.rects.iter().any(|r| a.geometry.intersects(r))
                 && b.exact(&Geometry::MultiPolygon(a.geometry.clone()))
         })
+        && filter.is_none_or(|f| f.matches(a))
+}
+
+/// The `filter` parameter (Part 3), compiled for `schema`, if given.
+fn compile_filter<T>(
+    p: &BTreeMap<String, String>,
+    schema: &'static Schema<T>,
+) -> ApiResult<Option<Filter<T>>> {
+    let Some(text) = p.get("filter") else {
+        for dependent in ["filter-lang", "filter-crs"] {
+            if p.contains_key(dependent) {
+                return Err(ApiError::BadRequest(format!("{dependent} needs a filter")));
+            }
+        }
+        return Ok(None);
+    };
+    filter::check_lang(p.get("filter-lang").map(String::as_str))?;
+    let crs = p
+        .get("filter-crs")
+        .map_or(Ok(Crs::Crs84), |v| Crs::parse("filter-crs", v))?;
+    filter::compile(text, crs, schema).map(Some)
 }
 
 /// `GET /collections/{id}/items`.
@@ -166,6 +246,9 @@ fn area_matches(a: &Area, bbox: Option<&BboxFilter>, p: &BTreeMap<String, String
         ("ward" = Option<String>, Query, description = "assets: ward name"),
         ("authority" = Option<String>, Query, description = "Authority code"),
         ("name" = Option<String>, Query, description = "boundary layers: area name"),
+        ("filter" = Option<String>, Query, description = "CQL2 text over the queryables: comparisons, AND/OR/NOT, LIKE, IN, BETWEEN, IS NULL, S_INTERSECTS(geometry, WKT or BBOX)"),
+        ("filter-lang" = Option<String>, Query, description = "cql2-text (the default and only language)"),
+        ("filter-crs" = Option<String>, Query, description = "CRS URI of the filter's geometries (default CRS84; EPSG 4326 or 27700)"),
     ),
     responses(
         (status = 200, description = "A page of features with numberMatched, numberReturned and next/prev links; `Content-Crs` names the CRS", content_type = "application/geo+json", body = AssetFeatureCollection),
@@ -262,12 +345,34 @@ pub(super) async fn items(
                 p.get("ward").map(String::as_str),
             )
             .map_err(bad_request)?;
+            let cql = compile_filter(&p, &filter::ASSETS)?;
+            // Both the bbox and the filter may bound the search; the index
+            // takes the smaller, the other is tested per candidate.
+            let bbox_rects = bbox.as_ref().map(|b| &b.rects[..]);
+            let filter_rects = cql.as_ref().and_then(Filter::rects);
+            let by_filter = match (bbox_rects, filter_rects) {
+                (Some(b), Some(f)) => filter::area(f) < filter::area(b),
+                (None, Some(_)) => true,
+                _ => false,
+            };
+            let rects = if by_filter { filter_rects } else { bbox_rects };
             let snap = state.register.assets().snapshot();
-            let hits = snap.query(bbox.as_ref().map(|b| &b.rects[..]), |a| {
-                crit.matches(a) && bbox.as_ref().is_none_or(|b| b.exact(&a.details.geometry))
+            let hits = snap.query(rects, |a| {
+                crit.matches(a)
+                    && bbox.as_ref().is_none_or(|b| {
+                        (!by_filter || b.rects.iter().any(|r| a.details.geometry.intersects(r)))
+                            && b.exact(&a.details.geometry)
+                    })
+                    && cql.as_ref().is_none_or(|f| f.matches(a))
             });
             let page: Vec<_> = hits.iter().skip(offset).take(limit).collect();
             write_head(&mut out, hits.len(), page.len());
+            if page.len() > STREAM_FROM {
+                let page = page.into_iter().map(|l| Arc::clone(l)).collect();
+                let mut r = geojson_response(content_type, crs, Vec::new());
+                *r.body_mut() = stream_assets(out, page, crs);
+                return Ok(r);
+            }
             for (i, l) in page.iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
@@ -276,11 +381,12 @@ pub(super) async fn items(
             }
         }
         Source::Areas(layer) => {
+            let cql = compile_filter(&p, &filter::AREAS)?;
             let index = state.register.areas();
             let hits: Vec<&Area> = index
                 .areas()
                 .iter()
-                .filter(|a| a.layer == layer && area_matches(a, bbox.as_ref(), &p))
+                .filter(|a| a.layer == layer && area_matches(a, bbox.as_ref(), &p, cql.as_ref()))
                 .collect();
             let page: Vec<_> = hits.iter().skip(offset).take(limit).collect();
             write_head(&mut out, hits.len(), page.len());

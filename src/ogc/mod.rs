@@ -7,6 +7,7 @@
 //! use the same [`Reader`] access rule as `/v1/assets` on every path.
 
 pub mod crs;
+pub mod filter;
 mod items;
 pub mod tiles;
 
@@ -21,7 +22,6 @@ use geo::{BoundingRect, Rect};
 use serde_json::{Value, json};
 
 use crate::domain::area::AreaLayer;
-use crate::domain::asset::{AssetKind, AssetStatus, PowerSupply};
 use crate::http::auth::Reader;
 use crate::http::{ApiError, ApiResult, AppState};
 use crate::index::Snapshot;
@@ -61,11 +61,25 @@ pub fn router() -> Router<AppState> {
 pub struct OgcApiDoc;
 
 /// Conformance classes implemented.
-pub const CONFORMANCE: [&str; 4] = [
+pub const CONFORMANCE: [&str; 16] = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    // Part 3 and CQL2: see `filter`.
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    // OGC API - Tiles: see `tiles`.
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
 ];
 
 const JSON: &str = "application/json";
@@ -310,24 +324,11 @@ async fn queryables(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let c = find_collection(&id)?;
-    let names = |all: &[&'static str]| all.to_vec();
-    let mut properties = match c.source {
-        Source::Assets => json!({
-            "kind": {"title": "Kind of asset", "type": "string",
-                     "enum": names(&AssetKind::ALL.map(AssetKind::as_str))},
-            "status": {"title": "Availability", "type": "string",
-                       "enum": names(&AssetStatus::ALL.map(AssetStatus::as_str))},
-            "authority": {"title": "Owning authority's code", "type": "string"},
-            "power_supply": {"title": "Power available at the asset", "type": "string",
-                             "enum": names(&PowerSupply::ALL.map(PowerSupply::as_str))},
-            "ward": {"title": "Ward the asset stands in", "type": "string"},
-        }),
-        Source::Areas(_) => json!({
-            "authority": {"title": "Owning authority's code", "type": "string"},
-            "name": {"title": "Name of the area", "type": "string"},
-        }),
+    // The same tables the `filter` compiler reads: one source of truth.
+    let properties = match c.source {
+        Source::Assets => filter::ASSETS.json_properties(),
+        Source::Areas(_) => filter::AREAS.json_properties(),
     };
-    properties["geometry"] = json!({"title": "Geometry", "format": "geometry-any"});
     Ok(json_response(
         SCHEMA_JSON,
         &json!({

@@ -4,6 +4,7 @@
 
 mod access;
 mod bng;
+mod cql2;
 mod errors;
 mod fees;
 mod geojson_valid;
