@@ -344,7 +344,7 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
 /// Bytes `v` takes as a varint.
 fn varint_len(v: u64) -> usize {
     // 1 byte per started 7 bits, at least 1.
-    (((64 - (v | 1).leading_zeros()) + 6) / 7) as usize
+    (64 - (v | 1).leading_zeros()).div_ceil(7) as usize
 }
 
 /// Appends a field key (field number and wire type).
