@@ -20,7 +20,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use geo::{BoundingRect, Coord, Geometry, LineString, MultiPolygon, Polygon, Rect, Simplify};
-use mvt::{GeomData, GeomEncoder, GeomType, Tile};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 use serde_json::{Value, json};
@@ -281,9 +280,18 @@ fn tile_ring(
     for c in &simple.0 {
         // Within ±2^13 of the tile after clipping, so the cast is exact.
         let p = [c.x.round() as i32, c.y.round() as i32];
-        if out.last() != Some(&p) {
-            out.push(p);
+        if out.last() == Some(&p) {
+            continue;
         }
+        // A vertex midway along a horizontal or vertical run (rounding
+        // and clipping leave them) adds bytes, not shape.
+        if let [.., a, b] = out[..]
+            && ((a[0] == b[0] && b[0] == p[0] && (a[1] < b[1]) == (b[1] < p[1]))
+                || (a[1] == b[1] && b[1] == p[1] && (a[0] < b[0]) == (b[0] < p[0])))
+        {
+            out.pop();
+        }
+        out.push(p);
     }
     while out.len() > 1 && out.first() == out.last() {
         out.pop();
@@ -319,96 +327,365 @@ fn tile_polygons<'a>(
     rings
 }
 
-/// Encodes rings as one MVT (multi)polygon.
-fn encode_polygon(rings: &[Vec<[i32; 2]>]) -> Result<GeomData, mvt::Error> {
-    let mut enc = GeomEncoder::<i32>::new(GeomType::Polygon);
-    let mut last: Option<[i32; 2]> = None;
-    for ring in rings {
-        // The encoder merges a ring starting where the previous one ended
-        // into it (dropping the MoveTo, right for lines but not for rings),
-        // so start such a ring at another of its vertices.
-        let start = ring.iter().position(|p| Some(*p) != last).unwrap_or(0);
-        for p in ring[start..].iter().chain(&ring[..start]) {
-            enc.add_point(p[0], p[1])?;
+/// Protobuf wire types used by the vector tile messages.
+const LEN: u32 = 2;
+const VARINT: u32 = 0;
+const I64: u32 = 1;
+
+/// Appends `v` as a protobuf varint.
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Bytes `v` takes as a varint.
+fn varint_len(v: u64) -> usize {
+    // 1 byte per started 7 bits, at least 1.
+    (64 - (v | 1).leading_zeros()).div_ceil(7) as usize
+}
+
+/// Appends a field key (field number and wire type).
+fn put_key(out: &mut Vec<u8>, field: u32, wire: u32) {
+    put_varint(out, u64::from(field << 3 | wire));
+}
+
+/// Appends a length-delimited field holding `bytes`.
+fn put_bytes(out: &mut Vec<u8>, field: u32, bytes: &[u8]) {
+    put_key(out, field, LEN);
+    put_varint(out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+}
+
+/// Appends a packed repeated `uint32` field (omitted when empty).
+fn put_packed(out: &mut Vec<u8>, field: u32, values: &[u32]) {
+    if values.is_empty() {
+        return;
+    }
+    put_key(out, field, LEN);
+    let len: usize = values.iter().map(|&v| varint_len(u64::from(v))).sum();
+    put_varint(out, len as u64);
+    for &v in values {
+        put_varint(out, u64::from(v));
+    }
+}
+
+/// MVT geometry commands (vector_tile.proto, section 4.3).
+const MOVE_TO: u32 = 1;
+const LINE_TO: u32 = 2;
+const CLOSE_PATH: u32 = 7;
+/// `Feature.type` values.
+const POINT: u32 = 1;
+const POLYGON: u32 = 3;
+
+fn command(id: u32, count: u32) -> u32 {
+    id | count << 3
+}
+
+fn zigzag(v: i32) -> u32 {
+    ((v << 1) ^ (v >> 31)) as u32
+}
+
+/// Writes geometry commands, each position relative to the previous one
+/// as MVT requires.
+#[derive(Default)]
+struct GeomWriter {
+    data: Vec<u32>,
+    cursor: [i32; 2],
+}
+
+impl GeomWriter {
+    fn clear(&mut self) {
+        self.data.clear();
+        self.cursor = [0, 0];
+    }
+
+    fn param(&mut self, p: [i32; 2]) {
+        // Tile coordinates stay within ±2^13 of the tile, so no overflow.
+        self.data.push(zigzag(p[0] - self.cursor[0]));
+        self.data.push(zigzag(p[1] - self.cursor[1]));
+        self.cursor = p;
+    }
+
+    fn point(&mut self, p: [i32; 2]) {
+        self.data.push(command(MOVE_TO, 1));
+        self.param(p);
+    }
+
+    /// One ring (at least 3 vertices, no closing copy): every ring gets its
+    /// own MoveTo, even one starting where the previous ring ended.
+    fn ring(&mut self, ring: &[[i32; 2]]) {
+        self.data.push(command(MOVE_TO, 1));
+        self.param(ring[0]);
+        self.data.push(command(LINE_TO, (ring.len() - 1) as u32));
+        for &p in &ring[1..] {
+            self.param(p);
         }
-        enc.complete_geom()?;
-        last = Some(ring[(start + ring.len() - 1) % ring.len()]);
+        self.data.push(command(CLOSE_PATH, 1));
     }
-    enc.encode()
 }
 
-/// Finishes a one-layer tile: `None` when the layer has no feature.
-fn finish(tile: Tile, layer: mvt::Layer) -> Result<Option<Vec<u8>>, mvt::Error> {
-    if layer.num_features() == 0 {
-        return Ok(None);
-    }
-    let mut tile = tile;
-    tile.add_layer(layer)?;
-    tile.to_bytes().map(Some)
+/// The value of one feature property. Strings borrow from the data the
+/// tile is built from, so the layer's value table needs no copies.
+#[derive(Clone, Copy)]
+enum Val<'a> {
+    Str(&'a str),
+    Double(f64),
+    Bool(bool),
 }
 
-/// The geometry of an asset in tile `t`, or `None` when none of it is in
-/// the buffered tile.
-fn asset_geometry(asset: &Asset, t: TileId) -> Result<Option<GeomData>, mvt::Error> {
+/// FNV-1a for the value tables' hash maps: the keys are short strings and
+/// numbers from our own data, where SipHash's flooding defence only costs.
+#[derive(Default, Clone, Copy)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type FnvMap<K> = HashMap<K, u32, std::hash::BuildHasherDefault<Fnv>>;
+
+/// Builds one MVT layer straight into protobuf bytes. Keys are a fixed
+/// list given up front, entered in the layer's key table on first use;
+/// values are deduplicated by type and value, as the spec asks.
+struct LayerWriter<'a> {
+    name: &'a str,
+    keys: &'static [&'static str],
+    /// Per entry of `keys`, its index in the layer's key table (or MAX).
+    key_index: Vec<u32>,
+    key_count: u32,
+    key_bytes: Vec<u8>,
+    value_count: u32,
+    value_bytes: Vec<u8>,
+    strings: FnvMap<&'a str>,
+    doubles: FnvMap<u64>,
+    bools: [u32; 2],
+    features: usize,
+    feature_bytes: Vec<u8>,
+    /// Scratch for the feature being written, reused.
+    tags: Vec<u32>,
+    body: Vec<u8>,
+    geom: GeomWriter,
+}
+
+impl<'a> LayerWriter<'a> {
+    fn new(name: &'a str, keys: &'static [&'static str]) -> LayerWriter<'a> {
+        LayerWriter {
+            name,
+            keys,
+            key_index: vec![u32::MAX; keys.len()],
+            key_count: 0,
+            key_bytes: Vec::new(),
+            value_count: 0,
+            value_bytes: Vec::new(),
+            strings: FnvMap::default(),
+            doubles: FnvMap::default(),
+            bools: [u32::MAX; 2],
+            features: 0,
+            feature_bytes: Vec::new(),
+            tags: Vec::new(),
+            body: Vec::new(),
+            geom: GeomWriter::default(),
+        }
+    }
+
+    /// Appends a `Value` message to the layer's value table.
+    fn push_value(&mut self, v: Val<'a>) -> u32 {
+        let mut inner = [0u8; 10];
+        let out = &mut self.value_bytes;
+        match v {
+            Val::Str(s) => {
+                let len = 1 + varint_len(s.len() as u64) + s.len();
+                put_key(out, 4, LEN);
+                put_varint(out, len as u64);
+                put_bytes(out, 1, s.as_bytes());
+            }
+            Val::Double(d) => {
+                inner[0] = (3 << 3 | I64) as u8;
+                inner[1..9].copy_from_slice(&d.to_le_bytes());
+                put_bytes(out, 4, &inner[..9]);
+            }
+            Val::Bool(b) => {
+                inner[0] = (7 << 3 | VARINT) as u8;
+                inner[1] = u8::from(b);
+                put_bytes(out, 4, &inner[..2]);
+            }
+        }
+        self.value_count += 1;
+        self.value_count - 1
+    }
+
+    /// Adds property `key` (an index into the `keys` given) to the feature
+    /// being written.
+    fn tag(&mut self, key: usize, v: Val<'a>) {
+        let mut k = self.key_index[key];
+        if k == u32::MAX {
+            k = self.key_count;
+            self.key_count += 1;
+            self.key_index[key] = k;
+            put_bytes(&mut self.key_bytes, 3, self.keys[key].as_bytes());
+        }
+        let found = match v {
+            Val::Str(s) => self.strings.get(s).copied(),
+            Val::Double(d) => self.doubles.get(&d.to_bits()).copied(),
+            Val::Bool(b) => Some(self.bools[usize::from(b)]).filter(|&i| i != u32::MAX),
+        };
+        let i = match found {
+            Some(i) => i,
+            None => {
+                let i = self.push_value(v);
+                match v {
+                    Val::Str(s) => {
+                        self.strings.insert(s, i);
+                    }
+                    Val::Double(d) => {
+                        self.doubles.insert(d.to_bits(), i);
+                    }
+                    Val::Bool(b) => self.bools[usize::from(b)] = i,
+                }
+                i
+            }
+        };
+        self.tags.push(k);
+        self.tags.push(i);
+    }
+
+    /// Writes the feature whose geometry is in `self.geom` and whose
+    /// properties were added with [`LayerWriter::tag`], then clears both.
+    fn finish_feature(&mut self, id: u64, kind: u32) {
+        let body = &mut self.body;
+        body.clear();
+        put_key(body, 1, VARINT);
+        put_varint(body, id);
+        put_packed(body, 2, &self.tags);
+        put_key(body, 3, VARINT);
+        put_varint(body, u64::from(kind));
+        put_packed(body, 4, &self.geom.data);
+        put_bytes(&mut self.feature_bytes, 2, body);
+        self.features += 1;
+        self.tags.clear();
+        self.geom.clear();
+    }
+
+    /// The tile holding this one layer, or `None` when it has no feature.
+    fn into_tile(self) -> Option<Vec<u8>> {
+        if self.features == 0 {
+            return None;
+        }
+        let mut tail = Vec::with_capacity(8);
+        put_key(&mut tail, 5, VARINT);
+        put_varint(&mut tail, u64::from(EXTENT));
+        put_key(&mut tail, 15, VARINT);
+        put_varint(&mut tail, 2);
+        let name_len = 1 + varint_len(self.name.len() as u64) + self.name.len();
+        let layer_len = name_len
+            + self.feature_bytes.len()
+            + self.key_bytes.len()
+            + self.value_bytes.len()
+            + tail.len();
+        let mut out = Vec::with_capacity(layer_len + 6);
+        put_key(&mut out, 3, LEN);
+        put_varint(&mut out, layer_len as u64);
+        put_bytes(&mut out, 1, self.name.as_bytes());
+        out.extend_from_slice(&self.feature_bytes);
+        out.extend_from_slice(&self.key_bytes);
+        out.extend_from_slice(&self.value_bytes);
+        out.extend_from_slice(&tail);
+        debug_assert_eq!(out.len(), layer_len + 1 + varint_len(layer_len as u64));
+        Some(out)
+    }
+}
+
+/// Writes the geometry of an asset in tile `t` into `geom` and returns its
+/// `Feature.type`, or `None` (writing nothing) when none of it is in the
+/// buffered tile.
+fn asset_geometry(asset: &Asset, t: TileId, geom: &mut GeomWriter) -> Option<u32> {
     let to_tile = |c: Coord<f64>| t.to_tile(world(c.x, c.y));
     match &asset.details.geometry {
         Geometry::Point(p) => {
             let q = to_tile(p.0);
             if !in_buffered_tile(q) {
-                return Ok(None);
+                return None;
             }
             // Within the buffered tile, so the casts are exact.
-            let g = GeomEncoder::<i32>::new(GeomType::Point)
-                .point(q[0].round() as i32, q[1].round() as i32)?
-                .encode()?;
-            Ok(Some(g))
+            geom.point([q[0].round() as i32, q[1].round() as i32]);
+            Some(POINT)
         }
-        Geometry::Polygon(p) => polygon_data(&tile_polygons([p], &to_tile)),
-        Geometry::MultiPolygon(m) => polygon_data(&tile_polygons(&m.0, &to_tile)),
+        Geometry::Polygon(p) => polygon_geometry(&tile_polygons([p], &to_tile), geom),
+        Geometry::MultiPolygon(m) => polygon_geometry(&tile_polygons(&m.0, &to_tile), geom),
         // Validation admits no other geometry for assets.
-        _ => Ok(None),
+        _ => None,
     }
 }
 
-fn polygon_data(rings: &[Vec<[i32; 2]>]) -> Result<Option<GeomData>, mvt::Error> {
+fn polygon_geometry(rings: &[Vec<[i32; 2]>], geom: &mut GeomWriter) -> Option<u32> {
     if rings.is_empty() {
-        Ok(None)
-    } else {
-        encode_polygon(rings).map(Some)
+        return None;
     }
+    for r in rings {
+        geom.ring(r);
+    }
+    Some(POLYGON)
 }
+
+/// Property keys of the `assets` layer, in the order features list them.
+const ASSET_KEYS: &[&str] = &[
+    "id",
+    "kind",
+    "status",
+    "authority",
+    "ref",
+    "height_m",
+    "power_supply",
+    "ward",
+    "in_conservation_area",
+    "listed",
+];
 
 /// The `assets` tile `t` of a snapshot as MVT bytes, one layer named
 /// `layer`, or `None` when no asset falls in the buffered tile.
-pub fn assets_tile(snap: &Snapshot, layer: &str, t: TileId) -> Result<Option<Vec<u8>>, mvt::Error> {
-    let tile = Tile::new(EXTENT);
-    let mut out = tile.create_layer(layer);
+pub fn assets_tile(snap: &Snapshot, layer: &str, t: TileId) -> Option<Vec<u8>> {
+    let mut out = LayerWriter::new(layer, ASSET_KEYS);
     let bounds = t.lonlat_bounds();
     for l in snap.query(Some(std::slice::from_ref(&bounds)), |_| true) {
         let a = &l.asset;
-        let Some(geometry) = asset_geometry(a, t)? else {
+        let Some(kind) = asset_geometry(a, t, &mut out.geom) else {
             continue;
         };
         let d = &a.details;
-        let mut f = out.into_feature(geometry);
-        f.set_id(feature_id(&a.id));
-        f.add_tag_string("id", &a.id);
-        f.add_tag_string("kind", d.kind.as_str());
-        f.add_tag_string("status", d.status.as_str());
-        f.add_tag_string("authority", &a.authority);
-        f.add_tag_string("ref", &d.asset_ref);
+        out.tag(0, Val::Str(&a.id));
+        out.tag(1, Val::Str(d.kind.as_str()));
+        out.tag(2, Val::Str(d.status.as_str()));
+        out.tag(3, Val::Str(&a.authority));
+        out.tag(4, Val::Str(&d.asset_ref));
         if let Some(h) = d.height_m {
-            f.add_tag_double("height_m", h);
+            out.tag(5, Val::Double(h));
         }
-        f.add_tag_string("power_supply", d.power_supply.as_str());
+        out.tag(6, Val::Str(d.power_supply.as_str()));
         if let Some(w) = &a.placement.ward {
-            f.add_tag_string("ward", w);
+            out.tag(7, Val::Str(w));
         }
-        f.add_tag_bool("in_conservation_area", a.placement.in_conservation_area);
-        f.add_tag_bool("listed", d.listed);
-        out = f.into_layer();
+        out.tag(8, Val::Bool(a.placement.in_conservation_area));
+        out.tag(9, Val::Bool(d.listed));
+        out.finish_feature(feature_id(&a.id), kind);
     }
-    finish(tile, out)
+    out.into_tile()
 }
 
 /// An area's world-coordinate envelope and its position in `AreaIndex::areas`.
@@ -496,13 +773,10 @@ pub fn areas_tile(
     layer: AreaLayer,
     name: &str,
     t: TileId,
-) -> Result<Option<Vec<u8>>, mvt::Error> {
+) -> Option<Vec<u8>> {
     let prepared = area_tiles(index);
-    let tile = Tile::new(EXTENT);
-    let mut out = tile.create_layer(name);
-    let Some(tree) = prepared.trees.get(&layer) else {
-        return Ok(None);
-    };
+    let tree = prepared.trees.get(&layer)?;
+    let mut out = LayerWriter::new(name, AREA_KEYS);
     let [x0, y0, x1, y1] = t.world_bounds();
     let env = AABB::from_corners([x0, y0], [x1, y1]);
     let mut hits: Vec<usize> = tree
@@ -513,18 +787,19 @@ pub fn areas_tile(
     let to_tile = |c: Coord<f64>| t.to_tile([c.x, c.y]);
     for i in hits {
         let rings = tile_polygons(&prepared.world[i].0, &to_tile);
-        let Some(geometry) = polygon_data(&rings)? else {
+        let Some(kind) = polygon_geometry(&rings, &mut out.geom) else {
             continue;
         };
         let a = &prepared.source.areas()[i];
-        let mut f = out.into_feature(geometry);
-        f.set_id(u64::try_from(a.id).unwrap_or_default());
-        f.add_tag_string("name", &a.name);
-        f.add_tag_string("authority", &a.authority);
-        out = f.into_layer();
+        out.tag(0, Val::Str(&a.name));
+        out.tag(1, Val::Str(&a.authority));
+        out.finish_feature(u64::try_from(a.id).unwrap_or_default(), kind);
     }
-    finish(tile, out)
+    out.into_tile()
 }
+
+/// Property keys of the boundary layers.
+const AREA_KEYS: &[&str] = &["name", "authority"];
 
 fn check_tile_matrix_set(tms: &str) -> ApiResult<()> {
     if tms == TILE_MATRIX_SET {
@@ -559,8 +834,7 @@ pub(super) async fn tile(
     let bytes = match c.source {
         Source::Assets => assets_tile(&state.register.assets().snapshot(), c.id, t),
         Source::Areas(layer) => areas_tile(&state.register.areas(), layer, c.id, t),
-    }
-    .map_err(|e| ApiError::Internal(format!("encoding tile {id}/{z}/{y}/{x}: {e}")))?;
+    };
     let mut r = match bytes {
         Some(b) => {
             let mut r = (StatusCode::OK, b).into_response();
@@ -743,6 +1017,61 @@ mod tests {
     }
 
     #[test]
+    fn a_layer_encodes_as_worked_by_hand() {
+        // The spec's point example (25, 17) -> [9, 50, 34], then a second
+        // feature's point (26, 17). Both features share the value "v" (one
+        // table entry); the second adds a bool.
+        const KEYS: &[&str] = &["k", "b"];
+        let mut l = LayerWriter::new("L", KEYS);
+        l.geom.point([25, 17]);
+        l.tag(0, Val::Str("v"));
+        l.finish_feature(1, POINT);
+        l.geom.point([26, 17]);
+        l.tag(0, Val::Str("v"));
+        l.tag(1, Val::Bool(true));
+        l.finish_feature(300, POINT);
+        let mut layer = vec![0x0a, 1, b'L'];
+        // Feature 1: id 1, tags [0, 0], type 1, geometry [9, 50, 34].
+        layer.extend([
+            0x12, 13, 0x08, 1, 0x12, 2, 0, 0, 0x18, 1, 0x22, 3, 9, 50, 34,
+        ]);
+        // Feature 2: id 300 (varint ac 02), tags [0, 0, 1, 1], geometry
+        // [9, 52, 34]: each point starts from (0, 0) again.
+        layer.extend([0x12, 16, 0x08, 0xac, 0x02, 0x12, 4, 0, 0, 1, 1]);
+        layer.extend([0x18, 1, 0x22, 3, 9, 52, 34]);
+        layer.extend([0x1a, 1, b'k', 0x1a, 1, b'b']);
+        layer.extend([0x22, 3, 0x0a, 1, b'v', 0x22, 2, 0x38, 1]);
+        // extent 4096, version 2
+        layer.extend([0x28, 0x80, 0x20, 0x78, 2]);
+        let mut tile = vec![0x1a, layer.len() as u8];
+        tile.extend(layer);
+        assert_eq!(l.into_tile().unwrap(), tile);
+        assert!(LayerWriter::new("L", KEYS).into_tile().is_none());
+    }
+
+    #[test]
+    fn varints_and_zigzag() {
+        for (v, len) in [
+            (0, 1),
+            (127, 1),
+            (128, 2),
+            (16_383, 2),
+            (16_384, 3),
+            (u64::MAX, 10),
+        ] {
+            let mut out = Vec::new();
+            put_varint(&mut out, v);
+            assert_eq!((out.len(), varint_len(v)), (len, len), "{v}");
+        }
+        let mut out = Vec::new();
+        put_varint(&mut out, 300);
+        assert_eq!(out, [0xac, 0x02]);
+        // The spec's examples: 0 -> 0, -1 -> 1, 1 -> 2, -2 -> 3.
+        assert_eq!([0, -1, 1, -2].map(zigzag), [0, 1, 2, 3]);
+        assert_eq!(zigzag(i32::MIN), u32::MAX);
+    }
+
+    #[test]
     fn a_ring_never_loses_its_move_to() {
         // Two squares sharing a corner, the second starting where the first
         // ends. Each ring must encode as MoveTo(1) + 2 parameters, LineTo(3)
@@ -750,6 +1079,9 @@ mod tests {
         // MoveTo been merged away, it would take 8.)
         let a = vec![[0, 0], [10, 0], [10, 10], [0, 10]];
         let b = vec![[0, 10], [0, 20], [-10, 20], [-10, 10]];
-        assert_eq!(encode_polygon(&[a, b]).unwrap().len(), 22);
+        let mut g = GeomWriter::default();
+        g.ring(&a);
+        g.ring(&b);
+        assert_eq!(g.data.len(), 22);
     }
 }
