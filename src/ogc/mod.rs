@@ -1,6 +1,8 @@
-//! OGC API - Features at the service root: Part 1 (Core, GeoJSON) and
-//! Part 2 (CRS by reference), so GIS tools (QGIS, GDAL's `OAPIF` driver)
-//! read the register without knowing the `/v1` API.
+//! OGC API - Features at the service root: Part 1 (Core, GeoJSON, OpenAPI
+//! 3.0), Part 2 (CRS by reference) and Part 3 (CQL2 text filters, in
+//! [`filter`]), so GIS tools (QGIS, GDAL's `OAPIF` driver) read the register
+//! without knowing the `/v1` API; and OGC API - Tiles vector tiles
+//! ([`tiles`]) for web maps.
 //!
 //! Collections: `assets` (the spatial index) and the three boundary layers
 //! (`wards`, `fee-zones`, `conservation-areas`, from the area index). Reads
