@@ -43,13 +43,14 @@ serve
 if [ "$(curl -s "$BASE/healthz" | python3 -c 'import json,sys; print(json.load(sys.stdin)["assets"])')" -lt "$N" ]; then
   curl -sf -H "Authorization: Bearer $ADMIN" -H 'content-type: application/json' \
     -d '{"code":"synthetic","name":"Synthetic Borough"}' "$BASE/v1/authorities" >/dev/null || true
-  t0=$(date +%s%N)
-  curl -sf -H "Authorization: Bearer $ADMIN" -H 'content-type: text/csv' --data-binary "@$CSV" \
-    "$BASE/v1/authorities/synthetic/imports" | python3 -c \
-    'import json,sys; r=json.load(sys.stdin); print("import: inserted", r["inserted"], "updated", r["updated"], "rejected", len(r["rejected"]))'
-  echo "import of $N rows over HTTP: $(secs_since "$t0") s"
-  # Restart so the index is bulk-loaded, as in production.
+  # The CLI writes straight to the database (the running server would
+  # otherwise fold its index on every few thousand rows); the restart below
+  # then bulk-loads the index, as a production start-up does.
   stop
+  t0=$(date +%s%N)
+  "$BIN" import --authority synthetic --database-url "$DB" --json "$CSV" | python3 -c \
+    'import json,sys; r=json.load(sys.stdin); print("import: inserted", r["inserted"], "updated", r["updated"], "rejected", len(r["rejected"]))'
+  echo "import of $N rows (CLI, SQLite): $(secs_since "$t0") s"
   serve
 fi
 
