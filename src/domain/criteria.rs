@@ -19,6 +19,15 @@ pub struct Criteria {
 }
 
 impl Criteria {
+    /// No criterion at all: every asset matches.
+    pub fn is_empty(&self) -> bool {
+        self.kinds.is_none()
+            && self.statuses.is_none()
+            && self.power_supplies.is_none()
+            && self.authority.is_none()
+            && self.ward.is_none()
+    }
+
     /// Does `asset` meet every criterion?
     pub fn matches(&self, asset: &Asset) -> bool {
         let d = &asset.details;

@@ -439,6 +439,36 @@ impl Snapshot {
         self.base.slots.len() - shadowed + self.delta.slots.len()
     }
 
+    /// `limit` live assets in id order after skipping `offset`: an
+    /// unfiltered listing page without collecting the whole register. With
+    /// no pending changes (the state after start-up or a fold) it is a slice
+    /// of the id-sorted base; otherwise base and delta are merged lazily.
+    pub fn page(&self, offset: usize, limit: usize) -> Vec<&Arc<Located>> {
+        let nothing_pending = self.delta.slots.is_empty() && self.shadowed.iter().all(|w| *w == 0);
+        if nothing_pending {
+            let from = offset.min(self.base.slots.len());
+            let to = from.saturating_add(limit).min(self.base.slots.len());
+            return self.base.slots[from..to].iter().collect();
+        }
+        let mut base = (0..self.base.slots.len() as u32)
+            .filter(|&s| self.base_live(s))
+            .map(|s| &self.base.slots[s as usize])
+            .peekable();
+        let mut delta = self.delta.slots.iter().peekable();
+        std::iter::from_fn(|| {
+            let from_base = match (base.peek(), delta.peek()) {
+                (Some(x), Some(y)) => x.id() < y.id(),
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => return None,
+            };
+            if from_base { base.next() } else { delta.next() }
+        })
+        .skip(offset)
+        .take(limit)
+        .collect()
+    }
+
     /// Whether there are no assets at all.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

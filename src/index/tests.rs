@@ -529,3 +529,62 @@ fn shuffled_bulk_load_with_repeats_matches_brute_force() {
     assert_eq!(snap.len(), assets.len());
     assert!(index.snapshot().is_empty());
 }
+
+#[test]
+fn unfiltered_pages_walk_every_asset_once_in_id_order() {
+    let mut assets = sample(700, 11);
+    let index = AssetIndex::build(assets.clone());
+    let check = |snap: &Snapshot, assets: &[Asset]| {
+        let mut want: Vec<String> = assets.iter().map(|a| a.id.clone()).collect();
+        want.sort();
+        for (offset, limit) in [
+            (0, 100),
+            (250, 97),
+            (650, 100),
+            (699, 5),
+            (700, 10),
+            (900, 3),
+        ] {
+            let got = ids(snap.page(offset, limit));
+            let expect: Vec<String> = want.iter().skip(offset).take(limit).cloned().collect();
+            assert_eq!(got, expect, "offset {offset} limit {limit}");
+        }
+        let mut walked = Vec::new();
+        let mut offset = 0;
+        loop {
+            let page = ids(snap.page(offset, 64));
+            if page.is_empty() {
+                break;
+            }
+            offset += page.len();
+            walked.extend(page);
+        }
+        assert_eq!(walked, want);
+    };
+    check(&index.snapshot(), &assets);
+    // With changes pending in the delta: a move, a delete, two additions
+    // (one sorting first, one last).
+    let mut moved = assets[3].clone();
+    moved.details.geometry = Geometry::Point(Point::new(-2.3, 53.4));
+    let first = asset(
+        "a",
+        Geometry::Point(Point::new(-2.3, 53.41)),
+        AssetKind::Wall,
+    );
+    let last = asset(
+        "zz",
+        Geometry::Point(Point::new(-2.3, 53.42)),
+        AssetKind::Wall,
+    );
+    let deleted = assets[10].id.clone();
+    index.apply(
+        vec![moved.clone(), first.clone(), last.clone()],
+        vec![deleted.clone()],
+    );
+    assets[3] = moved;
+    assets.retain(|a| a.id != deleted);
+    assets.extend([first, last]);
+    let snap = index.snapshot();
+    assert_eq!(snap.len(), assets.len());
+    check(&snap, &assets);
+}
