@@ -379,7 +379,7 @@ pub(super) async fn items(
             };
             write_head(&mut out, matched, page.len());
             if page.len() > STREAM_FROM {
-                let page = page.into_iter().map(|l| Arc::clone(l)).collect();
+                let page = page.into_iter().map(Arc::clone).collect();
                 let mut r = geojson_response(content_type, crs, Vec::new());
                 *r.body_mut() = stream_assets(out, page, crs);
                 return Ok(r);
