@@ -360,7 +360,7 @@ pub(super) async fn items(
             // Nothing to filter on (a client exporting everything): page
             // straight through the id-sorted slots instead of collecting
             // the whole register for every page.
-            let unfiltered = rects.is_none() && bbox.is_none() && cql.is_none() && crit.is_empty();
+            let unfiltered = bbox.is_none() && cql.is_none() && crit.is_empty();
             let (matched, page) = if unfiltered {
                 (snap.len(), snap.page(offset, limit))
             } else {
