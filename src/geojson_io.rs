@@ -6,8 +6,10 @@
 //! `geojson` crate, where validation matters more than speed.
 
 use geo::{Coord, Geometry, LineString, Polygon};
+use serde_json::Value;
 
 use crate::domain::asset::{Asset, InvalidField, format_date};
+use crate::index::Located;
 
 /// Parses a GeoJSON geometry object (RFC 7946) into a `geo` geometry.
 pub fn parse_geometry(value: &serde_json::Value) -> Result<Geometry<f64>, InvalidField> {
@@ -74,9 +76,11 @@ pub fn write_int(out: &mut Vec<u8>, v: impl itoa::Integer) {
 /// Appends a JSON string literal with escaping.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
     // Plain text needs no escaping: copy it straight through.
-    if s.bytes()
-        .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f)
-    {
+    // Branch-free per byte so the scan vectorises.
+    let plain = s.bytes().fold(true, |ok, b| {
+        ok & (b >= 0x20) & (b != b'"') & (b != b'\\') & (b < 0x7f)
+    });
+    if plain {
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');
@@ -244,9 +248,41 @@ pub fn write_asset_feature(
     out.extend_from_slice(br#","listed":"#);
     out.extend_from_slice(if d.listed { b"true" } else { b"false" });
     out.extend_from_slice(br#","source_attributes":"#);
-    serde_json::to_writer(&mut *out, &d.source_attributes).expect("writing to a Vec");
+    write_attributes(out, &d.source_attributes);
     extra(out);
     out.extend_from_slice(b"}}");
+}
+
+/// Writes a located asset as a GeoJSON Feature in CRS84 from its kept
+/// encoding (made now if no page has needed it before), with `extra`
+/// properties (each starting with a comma) spliced in before the closing
+/// braces. Same bytes as [`write_asset_feature`] with no coordinate map.
+pub fn write_located(out: &mut Vec<u8>, l: &Located, extra: impl FnOnce(&mut Vec<u8>)) {
+    let feature = l.geojson();
+    // Every encoding ends with the `}}` closing properties and feature.
+    out.extend_from_slice(&feature[..feature.len() - 2]);
+    extra(out);
+    out.extend_from_slice(b"}}");
+}
+
+/// Source attributes as a JSON object. Councils' exports are flat text
+/// and numbers, written here directly; anything nested goes through serde.
+fn write_attributes(out: &mut Vec<u8>, attrs: &std::collections::BTreeMap<String, Value>) {
+    out.push(b'{');
+    for (i, (k, v)) in attrs.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(out, k);
+        out.push(b':');
+        match v {
+            Value::String(s) => write_str(out, s),
+            Value::Null => out.extend_from_slice(b"null"),
+            Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+            other => serde_json::to_writer(&mut *out, other).expect("writing to a Vec"),
+        }
+    }
+    out.push(b'}');
 }
 
 fn opt_f64(out: &mut Vec<u8>, v: Option<f64>) {
@@ -298,6 +334,13 @@ pub mod erased {
             super::write_str(out, self);
         }
     }
+    /// JSON already written out.
+    pub struct Raw<'a>(pub &'a [u8]);
+    impl Member for Raw<'_> {
+        fn write(&self, out: &mut Vec<u8>) {
+            out.extend_from_slice(self.0);
+        }
+    }
     impl Member for serde_json::Value {
         fn write(&self, out: &mut Vec<u8>) {
             serde_json::to_writer(&mut *out, self).expect("writing to a Vec");
@@ -332,5 +375,87 @@ mod tests {
             String::from_utf8(out).unwrap(),
             r#""Sale \"Central\"\n""Old Trafford""#
         );
+    }
+
+    /// An asset whose every field needs care: escapes, non-ASCII, a hole,
+    /// and source attributes of every JSON type.
+    fn awkward_asset() -> Asset {
+        use crate::domain::asset::{AssetDetails, AssetKind, AssetStatus, Placement, PowerSupply};
+        let attrs = serde_json::json!({
+            "column_type": "Steel \"heritage\"\n", "street": "Chester Road — A56",
+            "columns": 3, "height": 7.25, "lit": true, "note": null,
+            "tags": ["a", 1], "owner": {"name": "TfGM"}
+        });
+        let source_attributes = attrs
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Asset {
+            id: "tr/\"x\"".into(),
+            authority: "trafford".into(),
+            details: AssetDetails {
+                asset_ref: "ROOF-1".into(),
+                kind: AssetKind::Rooftop,
+                geometry: Geometry::Polygon(polygon!(
+                    exterior: [(x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 1.0, y: 1.0), (x: 0.0, y: 0.0)],
+                    interiors: [[(x: 0.5, y: 0.2), (x: 0.6, y: 0.2), (x: 0.6, y: 0.3), (x: 0.5, y: 0.2)]],
+                )),
+                height_m: Some(12.5),
+                power_supply: PowerSupply::Continuous,
+                capacity: 3,
+                load_rating_kg: None,
+                last_inspected: None,
+                install_year: Some(1999),
+                status: AssetStatus::Available,
+                listed: true,
+                photo_url: Some("https://example.org/p?a=1&b=\u{e9}".into()),
+                source_attributes,
+            },
+            placement: Placement::default(),
+        }
+    }
+
+    #[test]
+    fn attributes_are_written_as_serde_json_writes_them() {
+        let a = awkward_asset();
+        let mut out = Vec::new();
+        write_attributes(&mut out, &a.details.source_attributes);
+        assert_eq!(
+            out,
+            serde_json::to_vec(&a.details.source_attributes).unwrap()
+        );
+    }
+
+    #[test]
+    fn kept_encoding_equals_a_fresh_one_with_and_without_extras() {
+        let asset = awkward_asset();
+        let l = Located::new(asset);
+        let extra = |out: &mut Vec<u8>| out.extend_from_slice(br#","distance_m":1.5"#);
+        let mut fresh = Vec::new();
+        write_asset_feature(&mut fresh, &l.asset, &|c| c, extra);
+        assert!(
+            l.geojson_if_encoded().is_none(),
+            "nothing is kept before a page needs it"
+        );
+        // First use encodes and keeps; the second copies what was kept.
+        for _ in 0..2 {
+            let mut kept = Vec::new();
+            write_located(&mut kept, &l, extra);
+            assert_eq!(
+                String::from_utf8(kept).unwrap(),
+                String::from_utf8(fresh.clone()).unwrap()
+            );
+        }
+        let mut plain = Vec::new();
+        write_asset_feature(&mut plain, &l.asset, &|c| c, |_| {});
+        assert_eq!(l.geojson_if_encoded(), Some(&plain[..]));
+        let v: serde_json::Value = serde_json::from_slice(&plain).unwrap();
+        assert_eq!(
+            v["properties"]["source_attributes"]["owner"]["name"],
+            "TfGM"
+        );
+        assert_eq!(v["id"], "tr/\"x\"");
     }
 }

@@ -2,6 +2,12 @@
 
 use clap::Parser;
 
+/// mimalloc rather than the system allocator: a page of features is one
+/// ~50 KB buffer per request, and glibc's malloc spent ~6% of a loaded
+/// server's time finding and merging such blocks (BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()

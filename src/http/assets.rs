@@ -21,7 +21,7 @@ use crate::domain::asset::{
 use crate::domain::criteria::{Criteria, parse_list};
 use crate::geojson_io::{
     begin_collection, end_collection, erased::Member, parse_geometry, write_asset_feature,
-    write_f64, write_str,
+    write_f64, write_located, write_str,
 };
 use crate::index::Located;
 
@@ -192,7 +192,7 @@ async fn list(
         if i > 0 {
             out.push(b',');
         }
-        write_asset_feature(&mut out, &l.asset, &|c| c, |_| {});
+        write_located(&mut out, l, |_| {});
     }
     end_collection(&mut out);
     Ok(Encoded::geojson(out))
@@ -214,7 +214,7 @@ async fn fetch(
         .get(&id)
         .ok_or_else(|| ApiError::NotFound(format!("asset {id:?} not found")))?;
     let mut out = Vec::with_capacity(512);
-    write_asset_feature(&mut out, &l.asset, &|c| c, |_| {});
+    write_located(&mut out, l, |_| {});
     Ok(Encoded::geojson(out))
 }
 
@@ -263,7 +263,7 @@ fn distance_collection(state: &AppState, hits: &[(&Arc<Located>, f64)]) -> Vec<u
         if i > 0 {
             out.push(b',');
         }
-        write_asset_feature(&mut out, &l.asset, &|c| c, |out| {
+        write_located(&mut out, l, |out| {
             out.extend_from_slice(br#","distance_m":"#);
             // Centimetres are as precise as a surveyed position gets.
             write_f64(out, (d * 100.0).round() / 100.0);
@@ -460,7 +460,7 @@ fn written(state: &AppState, id: &str, status: StatusCode) -> ApiResult<Response
         .get(id)
         .ok_or_else(|| ApiError::Internal(format!("asset {id} missing after write")))?;
     let mut out = Vec::with_capacity(512);
-    write_asset_feature(&mut out, &l.asset, &|c| c, |_| {});
+    write_located(&mut out, l, |_| {});
     let mut r = Encoded {
         status,
         content_type: "application/geo+json",

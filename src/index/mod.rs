@@ -24,7 +24,7 @@ pub mod geodesy;
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -33,6 +33,7 @@ use rstar::{AABB, ParentNode, RStarInsertionStrategy, RTree, RTreeNode, RTreeObj
 
 use crate::domain::asset::{Asset, AssetDetails, AssetKind, AssetStatus, PowerSupply};
 use crate::domain::criteria::Criteria;
+use crate::geojson_io::write_asset_feature;
 use geodesy::{ChordToArc, ecef_box, ecef_envelope, geometry_distance, grow};
 
 /// An asset with the geometry facts queries need, computed once on write.
@@ -44,6 +45,11 @@ pub struct Located {
     pub bbox: Rect<f64>,
     envelope: AABB<[f64; 3]>,
     key: u8,
+    /// The asset as a GeoJSON Feature in CRS84, encoded the first time a
+    /// page needs it. A `Located` never changes (a write makes a new one),
+    /// so the bytes never go stale; the assets people look at are encoded
+    /// once rather than on every request.
+    geojson: OnceLock<Box<[u8]>>,
 }
 
 impl Located {
@@ -61,7 +67,22 @@ impl Located {
             bbox: facts.bbox,
             envelope: facts.envelope,
             key: facts.key,
+            geojson: OnceLock::new(),
         }
+    }
+
+    /// The asset as a GeoJSON Feature (CRS84), encoded once and kept.
+    pub fn geojson(&self) -> &[u8] {
+        self.geojson.get_or_init(|| {
+            let mut out = Vec::with_capacity(512);
+            write_asset_feature(&mut out, &self.asset, &|c| c, |_| {});
+            out.into_boxed_slice()
+        })
+    }
+
+    /// The kept GeoJSON Feature, if a page has needed it yet.
+    pub fn geojson_if_encoded(&self) -> Option<&[u8]> {
+        self.geojson.get().map(|b| &b[..])
     }
 
     /// The asset's id.
@@ -69,8 +90,14 @@ impl Located {
         &self.asset.id
     }
 
-    fn is_point(&self) -> bool {
-        matches!(self.asset.details.geometry, Geometry::Point(_))
+    /// The facts it was indexed by, for rebuilding a layer.
+    fn facts(&self) -> Facts {
+        Facts {
+            bbox: self.bbox,
+            envelope: self.envelope,
+            key: self.key,
+            point: matches!(self.asset.details.geometry, Geometry::Point(_)),
+        }
     }
 
     /// Exact test: does the asset touch the lon/lat rectangle?
@@ -229,10 +256,15 @@ impl RTreeParams for NodeSize {
 
 type Tree<T> = RTree<T, NodeSize>;
 
-/// A point asset in the tree: its Earth-centred position.
+/// A point asset in the tree: its Earth-centred position, and its lon/lat
+/// so that a bbox query decides on the entry alone without reading the
+/// asset (a cache miss per candidate). The lon/lat costs no memory: a leaf
+/// takes the size of rstar's node enum (72 bytes) whatever it holds up to
+/// that.
 #[derive(Debug, Clone, Copy)]
 struct PointEntry {
     pos: [f64; 3],
+    lonlat: [f64; 2],
     slot: u32,
     key: u8,
 }
@@ -334,17 +366,19 @@ impl Entries {
         }
     }
 
-    fn push(&mut self, slot: usize, envelope: &AABB<[f64; 3]>, key: u8, point: bool) {
+    fn push(&mut self, slot: usize, f: &Facts) {
         let slot = u32::try_from(slot).expect("fewer than 2^32 assets");
-        if point {
+        let key = f.key;
+        if f.point {
             self.points.push(PointEntry {
-                pos: envelope.lower(),
+                pos: f.envelope.lower(),
+                lonlat: [f.bbox.min().x, f.bbox.min().y],
                 slot,
                 key,
             });
         } else {
             self.shapes.push(ShapeEntry {
-                envelope: *envelope,
+                envelope: f.envelope,
                 slot,
                 key,
             });
@@ -373,7 +407,7 @@ impl Layer {
         debug_assert!(slots.windows(2).all(|w| w[0].id() < w[1].id()));
         let mut entries = Entries::with_capacity(slots.len());
         for (i, l) in slots.iter().enumerate() {
-            entries.push(i, &l.envelope, l.key, l.is_point());
+            entries.push(i, &l.facts());
         }
         let (points, shapes) = entries.load();
         Layer {
@@ -387,13 +421,14 @@ impl Layer {
         self.slots.binary_search_by(|l| l.id().cmp(id)).ok()
     }
 
-    /// Entries (slot, key) whose envelopes meet `search`.
-    fn locate(&self, search: &AABB<[f64; 3]>, mut each: impl FnMut(u32, u8)) {
+    /// Entries (slot, key, and lon/lat for a point) whose envelopes meet
+    /// `search`.
+    fn locate(&self, search: &AABB<[f64; 3]>, mut each: impl FnMut(u32, u8, Option<[f64; 2]>)) {
         for e in self.points.locate_in_envelope_intersecting(search) {
-            each(e.slot, e.key);
+            each(e.slot, e.key, Some(e.lonlat));
         }
         for e in self.shapes.locate_in_envelope_intersecting(search) {
-            each(e.slot, e.key);
+            each(e.slot, e.key, None);
         }
     }
 }
@@ -532,11 +567,16 @@ impl Snapshot {
         };
         let mut hits = Vec::new();
         for rect in rects {
-            layer.locate(&ecef_box(*rect), |slot, key| {
-                if live(slot)
-                    && filter.passes(key, layer, slot)
-                    && layer.slots[slot as usize].intersects_rect(rect)
-                {
+            let (lo, hi) = (rect.min(), rect.max());
+            layer.locate(&ecef_box(*rect), |slot, key, point| {
+                // The Earth-centred box holds more than the lon/lat one:
+                // test the entry's own position (points) first, which
+                // reads no asset.
+                let inside = match point {
+                    Some([x, y]) => lo.x <= x && x <= hi.x && lo.y <= y && y <= hi.y,
+                    None => layer.slots[slot as usize].intersects_rect(rect),
+                };
+                if inside && live(slot) && filter.passes(key, layer, slot) {
                     hits.push(slot);
                 }
             });
@@ -685,7 +725,7 @@ impl Snapshot {
         let mut out = Vec::new();
         for (layer, is_base) in [(&*self.base, true), (&self.delta, false)] {
             let mut hits: Vec<(u32, f64)> = Vec::new();
-            layer.locate(&search, |slot, key| {
+            layer.locate(&search, |slot, key, _| {
                 if (is_base && !self.base_live(slot)) || !filter.passes(key, layer, slot) {
                     return;
                 }
@@ -990,8 +1030,7 @@ fn base_from(assets: Vec<Asset>) -> Layer {
             let n = order.map_or(facts.len(), <[u32]>::len);
             let mut entries = Entries::with_capacity(n);
             for slot in 0..n {
-                let f = &facts[order.map_or(slot, |o| o[slot] as usize)];
-                entries.push(slot, &f.envelope, f.key, f.point);
+                entries.push(slot, &facts[order.map_or(slot, |o| o[slot] as usize)]);
             }
             entries.load()
         },

@@ -588,3 +588,16 @@ fn unfiltered_pages_walk_every_asset_once_in_id_order() {
     assert_eq!(snap.len(), assets.len());
     check(&snap, &assets);
 }
+
+/// The lon/lat carried in point entries is free only while a leaf is no
+/// bigger than rstar's parent node, which sets the size of every child.
+#[test]
+fn point_entries_fit_in_the_node_enum() {
+    use rstar::ParentNode;
+    use std::mem::size_of;
+    assert!(size_of::<PointEntry>() <= size_of::<ParentNode<PointEntry>>());
+    assert_eq!(
+        size_of::<rstar::RTreeNode<PointEntry>>(),
+        size_of::<rstar::RTreeNode<ShapeEntry>>()
+    );
+}
