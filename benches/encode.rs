@@ -5,8 +5,10 @@
 //! shaped like `bench/gen_assets.py`'s register (a ward, a fee zone, one
 //! source attribute) is written as one FeatureCollection, as
 //! `/collections/assets/items?limit=10000` does, in CRS84 and in British
-//! National Grid (each position converted with OSTN15). Criterion reports
-//! bytes per second.
+//! National Grid (each position converted with OSTN15), and in CRS84 from
+//! each asset's kept encoding (`Located::geojson`, what a page copies once
+//! the assets on it have been served before). Criterion reports bytes per
+//! second.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -18,7 +20,10 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 use streetcell::domain::asset::{
     Asset, AssetDetails, AssetKind, AssetStatus, Placement, PowerSupply,
 };
-use streetcell::geojson_io::{begin_collection, end_collection, write_asset_feature};
+use streetcell::geojson_io::{
+    begin_collection, end_collection, write_asset_feature, write_located,
+};
+use streetcell::index::Located;
 use streetcell::ogc::crs::Crs;
 
 const PAGE: usize = 10_000;
@@ -88,6 +93,27 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // Kept encodings: each asset in its own allocation, as in the index.
+    let located: Vec<Located> = assets.into_iter().map(Located::new).collect();
+    let kept = |out: &mut Vec<u8>| {
+        out.clear();
+        begin_collection(out, &[("numberReturned", &located.len())]);
+        for (i, l) in located.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_located(out, l, |_| {});
+        }
+        end_collection(out);
+    };
+    kept(&mut out);
+    group.throughput(Throughput::Bytes(out.len() as u64));
+    group.bench_function("crs84_kept", |b| {
+        b.iter(|| {
+            kept(&mut out);
+            black_box(out.len())
+        })
+    });
     group.finish();
 }
 

@@ -261,12 +261,16 @@ type Tree<T> = RTree<T, NodeSize>;
 /// asset (a cache miss per candidate). The lon/lat costs no memory: a leaf
 /// takes the size of rstar's node enum (72 bytes) whatever it holds up to
 /// that.
+///
+/// `repr(C)` keeps what nearest-neighbour search reads (position, slot,
+/// key) in the entry's first 29 bytes, as before the lon/lat was added.
 #[derive(Debug, Clone, Copy)]
+#[repr(C)]
 struct PointEntry {
     pos: [f64; 3],
-    lonlat: [f64; 2],
     slot: u32,
     key: u8,
+    lonlat: [f64; 2],
 }
 
 /// Any other asset in the tree: an Earth-centred box around it.
