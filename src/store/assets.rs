@@ -103,16 +103,24 @@ struct AreaRow {
 }
 
 impl Store {
-    /// Every asset as `(id, authority, details)`, in id order.
+    /// Every asset as `(id, authority, details)`, in storage order.
+    ///
+    /// No `ORDER BY id`: in SQLite that walks the id index and looks each
+    /// row up in the table, one random read per asset (23 s for 1M rows
+    /// against 1.7 s in storage order, measured with Python's sqlite3 on
+    /// the bench database), and the index sorts ids itself in a fraction of
+    /// that. Rows are decoded as they stream in, so the whole table is
+    /// never held twice (as rows and as assets).
     pub async fn all_assets(&self) -> StoreResult<Vec<(String, String, AssetDetails)>> {
-        let rows: Vec<AssetRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            asset_columns!(),
-            " FROM assets ORDER BY id"
-        ))
-        .fetch_all(&self.read)
-        .await?;
-        rows.into_iter().map(AssetRow::into_details).collect()
+        use futures_util::TryStreamExt;
+        let mut rows =
+            sqlx::query_as::<_, AssetRow>(concat!("SELECT ", asset_columns!(), " FROM assets"))
+                .fetch(&self.read);
+        let mut out = Vec::new();
+        while let Some(row) = rows.try_next().await? {
+            out.push(row.into_details()?);
+        }
+        Ok(out)
     }
 
     /// Some assets by id (for patching the index after another replica's writes).
