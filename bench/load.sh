@@ -4,6 +4,7 @@
 #   bench/load.sh            # 1,000,000 assets, 30 s per run, 64 connections
 #   N=200000 SECS=10 bench/load.sh
 #   WARM=10                 # seconds of bbox load before the measured run
+#   THREADS=1               # wrk threads (default 2; they share the server's cores)
 #
 # Needs wrk (apt-get install wrk), curl and python3. Works in $WORK
 # (default /tmp/streetcell-bench); the CSV and database are reused across
@@ -15,6 +16,7 @@ cd "$(dirname "$0")/.."
 N=${N:-1000000}
 SECS=${SECS:-30}
 CONNS=${CONNS:-64}
+THREADS=${THREADS:-2}
 WORK=${WORK:-/tmp/streetcell-bench}
 PORT=${PORT:-18080}
 ADMIN=bench-admin-token
@@ -59,21 +61,21 @@ rss() { echo "server resident memory: $(awk '/VmRSS/ {printf "%.0f MB", $2 / 102
 
 echo
 rss
-echo "== bbox page of ~100 features, $CONNS connections, ${SECS}s"
+echo "== bbox page of ~100 features, $CONNS connections, $THREADS wrk threads, ${SECS}s"
 curl -s "$BASE/collections/assets/items?bbox=-2.3,53.5,-2.2915,53.504&limit=100" \
   | python3 -c 'import json,sys; b=json.load(sys.stdin); print("sample page: numberMatched", b["numberMatched"])'
 # Each asset's GeoJSON is encoded the first time a page needs it and kept
 # (src/index, Located::geojson). The first pass after start-up pays that for
 # the assets it touches; it is reported apart from the measured run.
 echo "-- first ${WARM:-10}s after start-up (features encoded on first touch):"
-wrk -t2 -c"$CONNS" -d"${WARM:-10}s" --latency -s bench/bbox.lua "$BASE" | grep -E "Requests/sec| 99%"
+wrk -t"$THREADS" -c"$CONNS" -d"${WARM:-10}s" --latency -s bench/bbox.lua "$BASE" | grep -E "Requests/sec| 99%"
 rss
 echo "-- measured run:"
-wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s bench/bbox.lua "$BASE"
+wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency -s bench/bbox.lua "$BASE"
 
 echo
-echo "== k=10 nearest, $CONNS connections, ${SECS}s"
-wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s bench/nearest.lua "$BASE"
+echo "== k=10 nearest, $CONNS connections, $THREADS wrk threads, ${SECS}s"
+wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency -s bench/nearest.lua "$BASE"
 
 echo
 echo "== full export: every feature through /collections/assets/items, limit=10000"

@@ -29,7 +29,9 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use geo::{BoundingRect, Geometry, Intersects, Point, Rect};
-use rstar::{AABB, ParentNode, RStarInsertionStrategy, RTree, RTreeNode, RTreeObject, RTreeParams};
+use rstar::{
+    AABB, Envelope, ParentNode, RStarInsertionStrategy, RTree, RTreeNode, RTreeObject, RTreeParams,
+};
 
 use crate::domain::asset::{Asset, AssetDetails, AssetKind, AssetStatus, PowerSupply};
 use crate::domain::criteria::Criteria;
@@ -304,6 +306,8 @@ trait Indexed: RTreeObject<Envelope = AABB<[f64; 3]>> {
     fn key(&self) -> u8;
     /// Squared chord from `q` to the entry (to its box, for shapes).
     fn distance_2(&self, q: &[f64; 3]) -> f64;
+    /// Does the entry's envelope meet `search`?
+    fn meets(&self, search: &AABB<[f64; 3]>) -> bool;
 }
 
 impl Indexed for PointEntry {
@@ -319,6 +323,10 @@ impl Indexed for PointEntry {
         let d = [self.pos[0] - q[0], self.pos[1] - q[1], self.pos[2] - q[2]];
         d[0] * d[0] + d[1] * d[1] + d[2] * d[2]
     }
+    #[inline]
+    fn meets(&self, search: &AABB<[f64; 3]>) -> bool {
+        search.contains_point(&self.pos)
+    }
 }
 
 impl Indexed for ShapeEntry {
@@ -332,6 +340,10 @@ impl Indexed for ShapeEntry {
     #[inline]
     fn distance_2(&self, q: &[f64; 3]) -> f64 {
         box_distance_2(&self.envelope, q)
+    }
+    #[inline]
+    fn meets(&self, search: &AABB<[f64; 3]>) -> bool {
+        self.envelope.intersects(search)
     }
 }
 
@@ -428,11 +440,36 @@ impl Layer {
     /// Entries (slot, key, and lon/lat for a point) whose envelopes meet
     /// `search`.
     fn locate(&self, search: &AABB<[f64; 3]>, mut each: impl FnMut(u32, u8, Option<[f64; 2]>)) {
-        for e in self.points.locate_in_envelope_intersecting(search) {
-            each(e.slot, e.key, Some(e.lonlat));
+        if self.points.size() > 0 {
+            walk(self.points.root(), search, &mut |e: &PointEntry| {
+                each(e.slot, e.key, Some(e.lonlat));
+            });
         }
-        for e in self.shapes.locate_in_envelope_intersecting(search) {
-            each(e.slot, e.key, None);
+        if self.shapes.size() > 0 {
+            walk(self.shapes.root(), search, &mut |e: &ShapeEntry| {
+                each(e.slot, e.key, None);
+            });
+        }
+    }
+}
+
+/// Calls `each` for every entry under `node` whose envelope meets `search`.
+/// The same answer as rstar's `locate_in_envelope_intersecting`, walked
+/// recursively: no iterator state or stack to allocate per query, and a
+/// point is tested as a point rather than as a degenerate box.
+fn walk<E: Indexed>(node: &ParentNode<E>, search: &AABB<[f64; 3]>, each: &mut impl FnMut(&E)) {
+    for child in node.children() {
+        match child {
+            RTreeNode::Leaf(e) => {
+                if e.meets(search) {
+                    each(e);
+                }
+            }
+            RTreeNode::Parent(p) => {
+                if p.envelope().intersects(search) {
+                    walk(p, search, each);
+                }
+            }
         }
     }
 }
