@@ -3,7 +3,7 @@
 use clap::Parser;
 
 /// mimalloc rather than the system allocator: a page of features is one
-/// ~50 KB buffer per request, and glibc's malloc spent ~6% of a loaded
+/// ~50 KB buffer per request, and glibc's malloc spent ~7% of a loaded
 /// server's time finding and merging such blocks (BENCHMARKS.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
