@@ -53,12 +53,59 @@ pub async fn fresh_database(db: Db) -> Option<(String, Option<Arc<tempfile::Temp
             let mut conn = sqlx::AnyConnection::connect(&server)
                 .await
                 .expect("connect to STREETCELL_TEST_POSTGRES");
+            drop_abandoned_databases(&mut conn).await;
             sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                 .execute(&mut conn)
                 .await
                 .expect("create test database");
             let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
             Some((format!("{base}/{name}"), None))
+        }
+    }
+}
+
+/// Drops test databases left by earlier test processes, once per process.
+///
+/// A test database outlives its test (nothing async runs on drop), so each
+/// run would leave dozens behind. Names carry the creating process's id:
+/// one whose process is gone is abandoned; a live one (a run in progress
+/// beside this one) is left alone.
+async fn drop_abandoned_databases(conn: &mut sqlx::AnyConnection) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static DONE: AtomicBool = AtomicBool::new(false);
+    // Without /proc there is no telling whether a process is alive.
+    if DONE.swap(true, Ordering::SeqCst) || !std::path::Path::new("/proc/self").exists() {
+        return;
+    }
+    let names: Vec<(String,)> = match sqlx::query_as(
+        "SELECT datname::text FROM pg_database WHERE datname LIKE 'streetcell\\_test\\_%'",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    {
+        Ok(names) => names,
+        Err(e) => {
+            eprintln!("could not list test databases: {e}");
+            return;
+        }
+    };
+    for (name,) in names {
+        let pid = name
+            .strip_prefix("streetcell_test_")
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|pid| pid.parse::<u32>().ok());
+        let abandoned = pid.is_some_and(|pid| {
+            pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        });
+        // Only names this helper makes (letters, digits, underscores) get here.
+        if abandoned && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+            if let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut *conn)
+                .await
+            {
+                eprintln!("could not drop abandoned test database {name}: {e}");
+            }
         }
     }
 }
