@@ -612,10 +612,46 @@ impl<'a> LayerWriter<'a> {
     }
 }
 
+/// Below this zoom a tile spans 10 km or more and a map can show no more
+/// than one point per pixel, so points are thinned to one per
+/// [`THIN_CELL`]-unit square (a pixel of a 256-pixel tile): a client such as
+/// QGIS zoomed out over a register of a million assets gets a tile it can
+/// draw, not every asset. `/map` shows assets from this zoom on, where
+/// every asset is in its tile.
+pub const THIN_BELOW_ZOOM: u8 = 12;
+/// Side of a thinning cell in tile units.
+pub const THIN_CELL: i32 = 16;
+/// Cells per side of the buffered tile.
+const THIN_SIDE: usize = ((EXTENT as i32 + 2 * BUFFER as i32) / THIN_CELL + 1) as usize;
+
+/// Which thinning cells of a tile already hold a point.
+struct Cells(Vec<u64>);
+
+impl Cells {
+    fn new() -> Cells {
+        Cells(vec![0; (THIN_SIDE * THIN_SIDE).div_ceil(64)])
+    }
+
+    /// Marks the cell of `p` (in the buffered tile); false if it was taken.
+    fn take(&mut self, p: [i32; 2]) -> bool {
+        let cell = |v: i32| ((v + BUFFER as i32) / THIN_CELL) as usize;
+        let i = cell(p[1]) * THIN_SIDE + cell(p[0]);
+        let (word, bit) = (i / 64, 1u64 << (i % 64));
+        let free = self.0[word] & bit == 0;
+        self.0[word] |= bit;
+        free
+    }
+}
+
 /// Writes the geometry of an asset in tile `t` into `geom` and returns its
 /// `Feature.type`, or `None` (writing nothing) when none of it is in the
-/// buffered tile.
-fn asset_geometry(asset: &Asset, t: TileId, geom: &mut GeomWriter) -> Option<u32> {
+/// buffered tile, or when it is a point in a cell of `thin` already taken.
+fn asset_geometry(
+    asset: &Asset,
+    t: TileId,
+    geom: &mut GeomWriter,
+    thin: Option<&mut Cells>,
+) -> Option<u32> {
     let to_tile = |c: Coord<f64>| t.to_tile(world(c.x, c.y));
     match &asset.details.geometry {
         Geometry::Point(p) => {
@@ -624,7 +660,11 @@ fn asset_geometry(asset: &Asset, t: TileId, geom: &mut GeomWriter) -> Option<u32
                 return None;
             }
             // Within the buffered tile, so the casts are exact.
-            geom.point([q[0].round() as i32, q[1].round() as i32]);
+            let q = [q[0].round() as i32, q[1].round() as i32];
+            if thin.is_some_and(|cells| !cells.take(q)) {
+                return None;
+            }
+            geom.point(q);
             Some(POINT)
         }
         Geometry::Polygon(p) => polygon_geometry(&tile_polygons([p], &to_tile), geom),
@@ -659,13 +699,16 @@ const ASSET_KEYS: &[&str] = &[
 ];
 
 /// The `assets` tile `t` of a snapshot as MVT bytes, one layer named
-/// `layer`, or `None` when no asset falls in the buffered tile.
+/// `layer`, or `None` when no asset falls in the buffered tile. Below
+/// [`THIN_BELOW_ZOOM`] points are thinned to one per pixel.
 pub fn assets_tile(snap: &Snapshot, layer: &str, t: TileId) -> Option<Vec<u8>> {
     let mut out = LayerWriter::new(layer, ASSET_KEYS);
     let bounds = t.lonlat_bounds();
+    let mut cells = (t.z < THIN_BELOW_ZOOM).then(Cells::new);
+    // In id order, so the point kept in a thinned cell is the lowest id.
     for l in snap.query(Some(std::slice::from_ref(&bounds)), |_| true) {
         let a = &l.asset;
-        let Some(kind) = asset_geometry(a, t, &mut out.geom) else {
+        let Some(kind) = asset_geometry(a, t, &mut out.geom, cells.as_mut()) else {
             continue;
         };
         let d = &a.details;

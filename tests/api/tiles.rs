@@ -546,6 +546,82 @@ impl Local for MultiPolygon<f64> {
     }
 }
 
+/// Side of a thinning cell below z12 (a pixel of a 256-pixel tile).
+const THIN_CELL: f64 = 16.0;
+
+/// The thinning cell of a tile-local position, or `None` when rounding to
+/// whole tile units could put it in either of two cells.
+fn thin_cell(p: [f64; 2]) -> Option<(i64, i64)> {
+    let cell = |v: f64| ((v + 0.5).floor() + BUFFER).div_euclid(THIN_CELL) as i64;
+    let either = |v: f64| cell(v - 0.01) != cell(v + 0.01);
+    (!either(p[0]) && !either(p[1])).then(|| (cell(p[0]), cell(p[1])))
+}
+
+/// Below z12 a tile holds one point per 16-unit cell: exactly the cells
+/// the brute-force points fall in, each once, each the lowest id there.
+async fn low_zoom_tiles_are_thinned_to_one_point_per_cell(app: &TestApp, assets: &[DemoAsset]) {
+    let mut thinned = 0;
+    for &(lon, lat) in &PLACES[..2] {
+        for z in 8..=11u8 {
+            let t = TileId::at(lon, lat, z);
+            // Brute force: per cell, the ids of the points in it.
+            let mut want: BTreeMap<(i64, i64), BTreeSet<&str>> = BTreeMap::new();
+            let mut unsure = BTreeSet::new();
+            let mut points = 0;
+            for a in assets.iter().filter(|a| a.is_point) {
+                let p = t.local(a.coords[0].0, a.coords[0].1);
+                let d = outside_by(p);
+                if d > 1e-6 {
+                    continue;
+                }
+                points += 1;
+                match thin_cell(p).filter(|_| d < -1e-6) {
+                    Some(cell) => {
+                        want.entry(cell).or_default().insert(a.id.as_str());
+                    }
+                    None => {
+                        unsure.insert(a.id.as_str());
+                    }
+                }
+            }
+            let (status, _, body) = fetch(app, &t.path("assets"), Some(ADMIN)).await;
+            assert_eq!(status, 200, "{t:?}");
+            let mut got: BTreeMap<(i64, i64), &str> = BTreeMap::new();
+            let features = decode(&body, "assets");
+            for f in features.iter().filter(|f| f.kind == POINT) {
+                let [x, y] = f.parts[0][0];
+                let cell = (
+                    (x as f64 + BUFFER).div_euclid(THIN_CELL) as i64,
+                    (y as f64 + BUFFER).div_euclid(THIN_CELL) as i64,
+                );
+                let id = f.text("id").expect("id property");
+                assert!(
+                    got.insert(cell, id).is_none(),
+                    "{t:?}: two points in {cell:?}"
+                );
+            }
+            for (cell, ids) in &want {
+                let kept = got
+                    .get(cell)
+                    .unwrap_or_else(|| panic!("{t:?}: {cell:?} lost"));
+                assert!(
+                    ids.first() == Some(kept) || unsure.contains(kept),
+                    "{t:?}: {cell:?} kept {kept}, the lowest id there is {ids:?}"
+                );
+            }
+            for (cell, id) in &got {
+                assert!(
+                    want.contains_key(cell) || unsure.contains(id),
+                    "{t:?}: {id}"
+                );
+            }
+            assert!(got.len() <= points, "{t:?}");
+            thinned += usize::from(got.len() < points);
+        }
+    }
+    assert!(thinned >= 4, "only {thinned} tiles were thinned");
+}
+
 on_both_databases!(demo_tiles_match_brute_force, |app: TestApp| async move {
     let app = with_demo(app).await;
     let assets = demo_assets();
@@ -553,6 +629,7 @@ on_both_databases!(demo_tiles_match_brute_force, |app: TestApp| async move {
     // Most of these tiles hold assets (a z16 tile by the canal has none).
     let checked = asset_tiles_match_brute_force(&app, &assets).await;
     assert!(checked >= 20, "only {checked} tiles held assets");
+    low_zoom_tiles_are_thinned_to_one_point_per_cell(&app, &assets).await;
     ward_tiles_match_intersections(&app, &demo_wards()).await;
 });
 
