@@ -299,6 +299,22 @@ fn opt_str(out: &mut Vec<u8>, v: Option<&str>) {
     }
 }
 
+/// Appends a link object (`href`, `rel`, `type` and, if given, `title`),
+/// as collections list them on every page.
+pub fn write_link(out: &mut Vec<u8>, href: &str, rel: &str, media_type: &str, title: Option<&str>) {
+    out.extend_from_slice(br#"{"href":"#);
+    write_str(out, href);
+    out.extend_from_slice(br#","rel":"#);
+    write_str(out, rel);
+    out.extend_from_slice(br#","type":"#);
+    write_str(out, media_type);
+    if let Some(title) = title {
+        out.extend_from_slice(br#","title":"#);
+        write_str(out, title);
+    }
+    out.push(b'}');
+}
+
 /// Writes `{"type":"FeatureCollection",` + members + `"features":[`; the
 /// caller writes the features and then [`end_collection`].
 pub fn begin_collection(out: &mut Vec<u8>, members: &[(&str, &dyn erased::Member)]) {

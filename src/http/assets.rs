@@ -20,8 +20,9 @@ use crate::domain::asset::{
 };
 use crate::domain::criteria::{Criteria, parse_list};
 use crate::geojson_io::{
-    begin_collection, end_collection, erased::Member, parse_geometry, write_asset_feature,
-    write_f64, write_located, write_str,
+    begin_collection, end_collection,
+    erased::{Member, Raw},
+    parse_geometry, write_asset_feature, write_f64, write_link, write_located, write_str,
 };
 use crate::index::Located;
 
@@ -163,20 +164,26 @@ async fn list(
         .map(|l| &***l)
         .collect();
 
-    let mut links = vec![serde_json::json!({
-        "href": uri.to_string(), "rel": "self", "type": "application/geo+json"
-    })];
+    const GEOJSON: &str = "application/geo+json";
+    let mut links = Vec::with_capacity(256);
+    links.push(b'[');
+    write_link(&mut links, &uri.to_string(), "self", GEOJSON, None);
     if offset + page.len() < hits.len() {
-        links.push(serde_json::json!({
-            "href": page_href(&uri, offset + limit), "rel": "next", "type": "application/geo+json"
-        }));
+        links.push(b',');
+        write_link(
+            &mut links,
+            &page_href(&uri, offset + limit),
+            "next",
+            GEOJSON,
+            None,
+        );
     }
     if offset > 0 {
-        links.push(serde_json::json!({
-            "href": page_href(&uri, offset.saturating_sub(limit)), "rel": "prev", "type": "application/geo+json"
-        }));
+        let prev = page_href(&uri, offset.saturating_sub(limit));
+        links.push(b',');
+        write_link(&mut links, &prev, "prev", GEOJSON, None);
     }
-    let links = serde_json::Value::Array(links);
+    links.push(b']');
     let mut out = Vec::with_capacity(256 + page.len() * 400);
     let matched = hits.len();
     let returned = page.len();
@@ -185,7 +192,7 @@ async fn list(
         &[
             ("numberMatched", &matched as &dyn Member),
             ("numberReturned", &returned),
-            ("links", &links),
+            ("links", &Raw(&links)),
         ],
     );
     for (i, l) in page.iter().enumerate() {

@@ -19,7 +19,7 @@ use crate::domain::area::Area;
 use crate::geojson_io::{
     begin_collection, end_collection,
     erased::{Member, Raw},
-    write_asset_feature, write_geometry, write_int, write_located, write_str,
+    write_asset_feature, write_geometry, write_int, write_link, write_located, write_str,
 };
 use crate::http::assets::{DEFAULT_LIMIT, MAX_LIMIT, criteria, page_href};
 use crate::http::auth::Reader;
@@ -192,19 +192,6 @@ fn write_feature(out: &mut Vec<u8>, l: &Located, crs: Crs) {
     }
 }
 
-/// One link object, written straight out (this runs on every page).
-fn write_link(out: &mut Vec<u8>, base: &str, path: &str, rel: &str, kind: &str, title: &str) {
-    out.extend_from_slice(br#"{"href":"#);
-    write_str(out, &format!("{base}{path}"));
-    out.extend_from_slice(br#","rel":"#);
-    write_str(out, rel);
-    out.extend_from_slice(br#","type":"#);
-    write_str(out, kind);
-    out.extend_from_slice(br#","title":"#);
-    write_str(out, title);
-    out.push(b'}');
-}
-
 fn write_area_feature(out: &mut Vec<u8>, a: &Area, crs: Crs) {
     out.extend_from_slice(br#"{"type":"Feature","id":"#);
     write_int(out, a.id);
@@ -323,11 +310,10 @@ pub(super) async fn items(
         links.push(b'[');
         write_link(
             &mut links,
-            &base,
-            &uri.to_string(),
+            &format!("{base}{uri}"),
             "self",
             content_type,
-            "This page",
+            Some("This page"),
         );
         let (alt_f, alt_type) = if content_type == GEOJSON {
             ("json", JSON)
@@ -338,27 +324,27 @@ pub(super) async fn items(
         links.push(b',');
         write_link(
             &mut links,
-            &base,
-            &alternate,
+            &format!("{base}{alternate}"),
             "alternate",
             alt_type,
-            "This page in another format",
+            Some("This page in another format"),
         );
         if offset + returned < matched {
             links.push(b',');
             let next = page_href(&uri, offset + limit);
-            write_link(&mut links, &base, &next, "next", content_type, "Next page");
+            let next = format!("{base}{next}");
+            write_link(&mut links, &next, "next", content_type, Some("Next page"));
         }
         if offset > 0 {
             links.push(b',');
             let prev = page_href(&uri, offset.saturating_sub(limit));
+            let prev = format!("{base}{prev}");
             write_link(
                 &mut links,
-                &base,
                 &prev,
                 "prev",
                 content_type,
-                "Previous page",
+                Some("Previous page"),
             );
         }
         links.push(b']');
