@@ -730,6 +730,39 @@ async fn cctv_wards(app: TestApp) {
             .all(|f| f["properties"]["in_conservation_area"] == false)
     );
 
+    // Following `next` links, 50 at a time, visits each camera once; each
+    // page links back with `prev` to the one before.
+    let link = |page: &Value, rel: &str| {
+        page["links"]
+            .as_array()
+            .expect("links")
+            .iter()
+            .find(|l| l["rel"] == rel)
+            .map(|l| l["href"].as_str().expect("href").to_string())
+    };
+    let mut walked = Vec::new();
+    let mut href = Some("/v1/assets?limit=50".to_string());
+    let mut previous: Option<String> = None;
+    while let Some(h) = href {
+        let page = get_ok(&app, &token, &h).await;
+        assert_eq!(link(&page, "self").as_deref(), Some(h.as_str()));
+        let back = link(&page, "prev");
+        match &previous {
+            None => assert_eq!(back, None, "first page has no prev"),
+            Some(p) => assert_eq!(
+                get_ok(&app, &token, back.as_deref().expect("prev")).await["features"],
+                get_ok(&app, &token, p).await["features"],
+                "prev of {h} is not {p}"
+            ),
+        }
+        walked.extend(features(&page).iter().map(|f| ref_of(f).to_string()));
+        previous = Some(h);
+        href = link(&page, "next");
+    }
+    assert_eq!(walked.len(), 163, "4 pages of 50, 50, 50, 13");
+    let walked: BTreeSet<String> = walked.into_iter().collect();
+    assert_eq!(walked, expected.keys().cloned().collect::<BTreeSet<_>>());
+
     let (s, b) = app
         .post_bytes(
             &format!(
