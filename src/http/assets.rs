@@ -124,6 +124,10 @@ pub fn page_href(uri: &Uri, offset: usize) -> String {
     format!("{}?{}", uri.path(), query)
 }
 
+/// Pages of at most this many features keep each feature's encoding
+/// (`Located::geojson`); larger pages only use what is kept.
+pub const KEEP_ENCODINGS_UP_TO: usize = 1_000;
+
 /// Assets in a bounding box, filtered, one page at a time.
 #[utoipa::path(get, path = "/v1/assets", tag = "assets",
     params(
@@ -195,11 +199,19 @@ async fn list(
             ("links", &Raw(&links)),
         ],
     );
+    // Pages of up to a thousand (a map, a planner browsing) keep their
+    // encodings; bigger ones are bulk reads, which use kept encodings but
+    // keep none, so paging through a whole register does not double it.
+    let keep = page.len() <= KEEP_ENCODINGS_UP_TO;
     for (i, l) in page.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        write_located(&mut out, l, |_| {});
+        match l.geojson_if_encoded() {
+            Some(bytes) => out.extend_from_slice(bytes),
+            None if keep => write_located(&mut out, l, |_| {}),
+            None => write_asset_feature(&mut out, &l.asset, &|c| c, |_| {}),
+        }
     }
     end_collection(&mut out);
     Ok(Encoded::geojson(out))

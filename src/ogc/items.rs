@@ -21,7 +21,7 @@ use crate::geojson_io::{
     erased::{Member, Raw},
     write_asset_feature, write_geometry, write_int, write_link, write_located, write_str,
 };
-use crate::http::assets::{DEFAULT_LIMIT, MAX_LIMIT, criteria, page_href};
+use crate::http::assets::{DEFAULT_LIMIT, KEEP_ENCODINGS_UP_TO, MAX_LIMIT, criteria, page_href};
 use crate::http::auth::Reader;
 use crate::http::{ApiError, ApiResult, AppState};
 use crate::index::Located;
@@ -128,8 +128,9 @@ fn geojson_response(content_type: &'static str, crs: Crs, body: Vec<u8>) -> Resp
     r
 }
 
-/// Pages of more features than this are streamed, the rest written whole.
-const STREAM_FROM: usize = 1_000;
+/// Pages of more features than this are streamed, the rest written whole
+/// (and keep their encodings).
+const STREAM_FROM: usize = KEEP_ENCODINGS_UP_TO;
 /// Features per streamed chunk: about 150 KB, written in well under a
 /// millisecond, so one large page never holds a worker for long.
 const STREAM_CHUNK: usize = 512;
@@ -395,8 +396,9 @@ pub(super) async fn items(
                 (snap.len(), snap.page(offset, limit))
             } else if cql.is_none() && bbox.as_ref().is_none_or(|b| b.bng.is_none()) {
                 // Only the index's own tests remain (a lon/lat bbox and the
-                // criteria): kind, status and power supply are decided on
-                // the entries, reading no asset that is not returned.
+                // criteria): a point's position and its kind, status and
+                // power supply are decided on its tree entry, without
+                // reading the asset (authority and ward still read it).
                 let hits = snap.query_matching(rects, &crit);
                 (
                     hits.len(),

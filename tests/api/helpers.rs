@@ -64,21 +64,24 @@ pub async fn fresh_database(db: Db) -> Option<(String, Option<Arc<tempfile::Temp
     }
 }
 
-/// Drops test databases left by earlier test processes, once per process.
+/// Drops test databases left behind by earlier runs, once per process.
 ///
 /// A test database outlives its test (nothing async runs on drop), so each
-/// run would leave dozens behind. Names carry the creating process's id:
-/// one whose process is gone is abandoned; a live one (a run in progress
-/// beside this one) is left alone.
+/// run would leave dozens behind. One is taken as abandoned when nobody is
+/// connected to it and its name says it was made over an hour ago: a run
+/// in progress, here or on another machine sharing the server, is always
+/// connected to its databases or younger than that. No `FORCE`: should a
+/// session arrive meanwhile, the drop fails rather than cut it off.
 async fn drop_abandoned_databases(conn: &mut sqlx::AnyConnection) {
     use std::sync::atomic::{AtomicBool, Ordering};
     static DONE: AtomicBool = AtomicBool::new(false);
-    // Without /proc there is no telling whether a process is alive.
-    if DONE.swap(true, Ordering::SeqCst) || !std::path::Path::new("/proc/self").exists() {
+    if DONE.swap(true, Ordering::SeqCst) {
         return;
     }
     let names: Vec<(String,)> = match sqlx::query_as(
-        "SELECT datname::text FROM pg_database WHERE datname LIKE 'streetcell\\_test\\_%'",
+        "SELECT d.datname::text FROM pg_database d \
+         WHERE d.datname LIKE 'streetcell\\_test\\_%' \
+         AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)",
     )
     .fetch_all(&mut *conn)
     .await
@@ -89,17 +92,18 @@ async fn drop_abandoned_databases(conn: &mut sqlx::AnyConnection) {
             return;
         }
     };
+    let now = unix_seconds();
     for (name,) in names {
-        let pid = name
+        // `streetcell_test_<unix seconds>_<pid>_<nanos>`; names made before
+        // the time was in them start with a process id, far below 10^9.
+        let made = name
             .strip_prefix("streetcell_test_")
             .and_then(|rest| rest.split('_').next())
-            .and_then(|pid| pid.parse::<u32>().ok());
-        let abandoned = pid.is_some_and(|pid| {
-            pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
-        });
+            .and_then(|n| n.parse::<u64>().ok());
+        let old = made.is_some_and(|t| t < 1_000_000_000 || now.saturating_sub(t) > 3600);
         // Only names this helper makes (letters, digits, underscores) get here.
-        if abandoned && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+        if old && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            let sql = format!("DROP DATABASE IF EXISTS {name}");
             if let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
                 .execute(&mut *conn)
                 .await
@@ -110,13 +114,23 @@ async fn drop_abandoned_databases(conn: &mut sqlx::AnyConnection) {
     }
 }
 
+fn unix_seconds() -> u64 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+}
+
+/// `<unix seconds>_<pid>_<nanos>`: unique per test, and dated for the
+/// clean-up above.
 fn rand_suffix() -> String {
     use std::time::{SystemTime, UNIX_EPOCH};
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock")
-        .as_nanos();
-    format!("{}_{}", std::process::id(), nanos % 1_000_000_000_000)
+        .subsec_nanos();
+    format!("{}_{}_{nanos}", unix_seconds(), std::process::id())
 }
 
 /// Starts the service on a fresh database, or `None` when `db` is not
