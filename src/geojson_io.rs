@@ -265,6 +265,18 @@ pub fn write_located(out: &mut Vec<u8>, l: &Located, extra: impl FnOnce(&mut Vec
     out.extend_from_slice(b"}}");
 }
 
+/// Writes a located asset as a GeoJSON Feature in CRS84 with no extra
+/// properties: its kept encoding when there is one; otherwise a fresh one,
+/// kept for next time when `keep` (pages people look at) and not when
+/// bulk reads pass by (so an export does not double the memory).
+pub fn write_located_page_feature(out: &mut Vec<u8>, l: &Located, keep: bool) {
+    match l.geojson_if_encoded() {
+        Some(bytes) => out.extend_from_slice(bytes),
+        None if keep => write_located(out, l, |_| {}),
+        None => write_asset_feature(out, &l.asset, &|c| c, |_| {}),
+    }
+}
+
 /// Source attributes as a JSON object. Councils' exports are flat text
 /// and numbers, written here directly; anything nested goes through serde.
 fn write_attributes(out: &mut Vec<u8>, attrs: &std::collections::BTreeMap<String, Value>) {
@@ -473,5 +485,27 @@ mod tests {
             "TfGM"
         );
         assert_eq!(v["id"], "tr/\"x\"");
+    }
+
+    #[test]
+    fn bulk_pages_keep_no_encoding_and_write_the_same_bytes() {
+        let l = Located::new(awkward_asset());
+        let mut fresh = Vec::new();
+        write_asset_feature(&mut fresh, &l.asset, &|c| c, |_| {});
+        let mut bulk = Vec::new();
+        write_located_page_feature(&mut bulk, &l, false);
+        assert_eq!(bulk, fresh);
+        assert!(
+            l.geojson_if_encoded().is_none(),
+            "a bulk read kept an encoding"
+        );
+        let mut page = Vec::new();
+        write_located_page_feature(&mut page, &l, true);
+        assert_eq!(page, fresh);
+        assert_eq!(l.geojson_if_encoded(), Some(&fresh[..]));
+        // Once kept, a bulk read copies it.
+        let mut again = Vec::new();
+        write_located_page_feature(&mut again, &l, false);
+        assert_eq!(again, fresh);
     }
 }

@@ -22,7 +22,8 @@ use crate::domain::criteria::{Criteria, parse_list};
 use crate::geojson_io::{
     begin_collection, end_collection,
     erased::{Member, Raw},
-    parse_geometry, write_asset_feature, write_f64, write_link, write_located, write_str,
+    parse_geometry, write_asset_feature, write_f64, write_link, write_located,
+    write_located_page_feature, write_str,
 };
 use crate::index::Located;
 
@@ -207,11 +208,7 @@ async fn list(
         if i > 0 {
             out.push(b',');
         }
-        match l.geojson_if_encoded() {
-            Some(bytes) => out.extend_from_slice(bytes),
-            None if keep => write_located(&mut out, l, |_| {}),
-            None => write_asset_feature(&mut out, &l.asset, &|c| c, |_| {}),
-        }
+        write_located_page_feature(&mut out, l, keep);
     }
     end_collection(&mut out);
     Ok(Encoded::geojson(out))

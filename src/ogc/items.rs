@@ -19,7 +19,8 @@ use crate::domain::area::Area;
 use crate::geojson_io::{
     begin_collection, end_collection,
     erased::{Member, Raw},
-    write_asset_feature, write_geometry, write_int, write_link, write_located, write_str,
+    write_asset_feature, write_geometry, write_int, write_link, write_located_page_feature,
+    write_str,
 };
 use crate::http::assets::{DEFAULT_LIMIT, KEEP_ENCODINGS_UP_TO, MAX_LIMIT, criteria, page_href};
 use crate::http::auth::Reader;
@@ -157,12 +158,8 @@ fn stream_assets(head: Vec<u8>, page: Vec<Arc<Located>>, crs: Crs) -> Body {
                 out.push(b',');
             }
             first = false;
-            // A bulk export uses encodings pages have kept but keeps none
-            // of its own, so one export does not double the memory.
-            match l.geojson_if_encoded().filter(|_| crs == Crs::Crs84) {
-                Some(bytes) => out.extend_from_slice(bytes),
-                None => write_asset_feature(&mut out, &l.asset, &|c| crs.output(c), |_| {}),
-            }
+            // A bulk export keeps no encodings of its own.
+            write_feature(&mut out, &l, crs, false);
         }
         if rest.peek().is_none() {
             end_collection(&mut out);
@@ -185,10 +182,11 @@ fn with_param(uri: &Uri, name: &str, value: &str) -> String {
     format!("{}?{}", uri.path(), query)
 }
 
-/// An asset as a Feature in `crs`: the kept encoding for CRS84.
-fn write_feature(out: &mut Vec<u8>, l: &Located, crs: Crs) {
+/// An asset as a Feature in `crs`: for CRS84 from its kept encoding (and
+/// kept, if newly made, when `keep`); other CRSs are encoded afresh.
+fn write_feature(out: &mut Vec<u8>, l: &Located, crs: Crs, keep: bool) {
     match crs {
-        Crs::Crs84 => write_located(out, l, |_| {}),
+        Crs::Crs84 => write_located_page_feature(out, l, keep),
         _ => write_asset_feature(out, &l.asset, &|c| crs.output(c), |_| {}),
     }
 }
@@ -437,7 +435,7 @@ pub(super) async fn items(
                 if i > 0 {
                     out.push(b',');
                 }
-                write_feature(&mut out, l, crs);
+                write_feature(&mut out, l, crs, true);
             }
         }
         Source::Areas(layer) => {
@@ -485,7 +483,7 @@ pub(super) async fn item(
         Source::Assets => {
             let snap = state.register.assets().snapshot();
             let l = snap.get(&feature_id).ok_or_else(missing)?;
-            write_feature(&mut out, l, crs);
+            write_feature(&mut out, l, crs, true);
         }
         Source::Areas(layer) => {
             let n: i64 = feature_id.parse().map_err(|_| missing())?;

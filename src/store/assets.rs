@@ -106,10 +106,11 @@ impl Store {
     /// Every asset as `(id, authority, details)`, in storage order.
     ///
     /// No `ORDER BY id`: in SQLite that walks the id index and looks each
-    /// row up in the table, one random read per asset (23 s for 1M rows
-    /// against 1.7 s in storage order, measured with Python's sqlite3 on
-    /// the bench database), and the index sorts ids itself in a fraction of
-    /// that. Rows are decoded as they stream in, so the whole table is
+    /// row up in the table, one random read per asset (1M rows with
+    /// Python's sqlite3 on the bench database: 3.7 s against 1.5-2.0 s in
+    /// storage order with the file cached; 23 s when it ran first, on a
+    /// cold cache), while the index sorts the ids itself in about 60 ms
+    /// more than it takes for sorted input. Rows are decoded as they stream in, so the whole table is
     /// never held twice (as rows and as assets).
     pub async fn all_assets(&self) -> StoreResult<Vec<(String, String, AssetDetails)>> {
         use futures_util::TryStreamExt;
