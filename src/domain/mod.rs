@@ -3,13 +3,23 @@
 //! - [`asset`]: assets and their validation.
 //! - [`area`]: boundary layers (wards, fee zones, conservation areas).
 //! - [`access`]: roles and who may see or change what.
+//! - [`application`]: applications for sites: states, who moves them on,
+//!   the decision clock, the application form.
+//! - [`attachment`]: documents attached to applications (types from bytes).
+//! - [`installation`]: equipment installed on sites.
+//! - [`ledger`]: charges due from applications and agreements, the subsidy
+//!   fund and their breakdowns.
 //! - [`criteria`]: attribute filters shared by the listing endpoints.
 //! - [`fees`]: fee schedules and quotes (exact decimal money).
 //! - [`validate`]: validated newtypes for identifiers (authority codes, slugs).
 
 pub mod access;
+pub mod application;
 pub mod area;
 pub mod asset;
+pub mod attachment;
 pub mod criteria;
 pub mod fees;
+pub mod installation;
+pub mod ledger;
 pub mod validate;
