@@ -157,6 +157,7 @@ pub fn has_lapsed(status: ApplicationStatus, install_deadline: Date, today: Date
     status == ApplicationStatus::Approved && today > install_deadline
 }
 
+/// The same day `years` years after `date` (28 February for 29 February in
 /// a year that has none).
 pub fn add_years(date: Date, years: u32) -> Date {
     let Ok(years) = i32::try_from(years) else {

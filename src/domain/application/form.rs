@@ -468,8 +468,6 @@ pub(crate) fn phone(p: &mut Problems, field: &str, value: Option<&String>) -> Op
     })
 }
 
-/// The same day `years` years after `date` (28 February for 29 February in
-
 #[cfg(test)]
 mod tests {
     use super::*;
