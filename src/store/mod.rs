@@ -10,9 +10,11 @@
 //! dedicated single-connection write pool: writers queue in-process instead
 //! of failing with `SQLITE_BUSY` when a read transaction tries to upgrade.
 
+mod applications;
 mod assets;
 mod fees;
 mod identity;
+mod ledger;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -20,6 +22,7 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
+pub use applications::{ApplicationQuery, AttachRefusal, Change, NewEvent, Occupancy, new_id};
 pub use assets::{UpsertOutcome, asset_id};
 pub use fees::{PublishedSchedule, in_effect};
 pub use identity::{Authority, Organisation, generate_token, hash_token};

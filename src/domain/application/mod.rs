@@ -18,6 +18,7 @@
 
 mod clock;
 mod form;
+mod record;
 
 use std::fmt;
 use std::str::FromStr;
@@ -26,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 pub use clock::*;
 pub use form::*;
+pub use record::*;
 
 use super::access::Principal;
 
