@@ -67,6 +67,9 @@ pub struct ServeArgs {
     /// Load the bundled Trafford demo into an empty database and print tokens.
     #[arg(long)]
     pub demo: bool,
+    /// Largest document attached to an application, in bytes.
+    #[arg(long, env = "STREETCELL_MAX_ATTACHMENT_BYTES", default_value_t = crate::domain::attachment::DEFAULT_MAX_BYTES)]
+    pub max_attachment_bytes: usize,
 }
 
 /// `import` options.
@@ -196,6 +199,7 @@ async fn serve(store: Store, args: ServeArgs) -> anyhow::Result<()> {
             .ok()
             .filter(|t| !t.is_empty())
             .map(|t| hash_token(&t)),
+        max_attachment_bytes: args.max_attachment_bytes,
     };
     let state = AppState::new(Arc::clone(&register), settings);
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -218,10 +222,20 @@ async fn serve(store: Store, args: ServeArgs) -> anyhow::Result<()> {
         let register = Arc::clone(&register);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
-            loop {
+            for n in 0u64.. {
                 tick.tick().await;
                 if let Err(e) = register.catch_up().await {
                     tracing::warn!(error = %e, "catching up with the change log failed");
+                }
+                // Approvals not installed by their install-by day lapse; the
+                // rule works in whole days, so once a minute is plenty.
+                if n % 60 == 0 {
+                    let today = time::OffsetDateTime::now_utc().date();
+                    match register.lapse_overdue(today).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(lapsed = n, "approvals lapsed"),
+                        Err(e) => tracing::warn!(error = %e, "lapsing approvals failed"),
+                    }
                 }
             }
         })

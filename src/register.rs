@@ -7,6 +7,15 @@
 //! (a CLI import, another replica) are picked up by [`Register::catch_up`],
 //! which the server runs every second from the `asset_changes` log.
 
+mod applications;
+mod interim;
+mod ledger;
+
+pub use applications::{
+    ApplicationError, ApplicationFilter, ApplicationPage, ApplicationRecord, ApplicationResult,
+};
+pub use ledger::LEDGER_YEARS;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};

@@ -214,7 +214,9 @@ async fn list(
     Ok(Encoded::geojson(out))
 }
 
-/// One asset.
+/// One asset. Staff of its council (and admin) also see
+/// `attachments_in_use`: the equipment on it now, whose it is, and the
+/// 24-hour contact for crews.
 #[utoipa::path(get, path = "/v1/assets/{id}", tag = "assets",
     params(("id" = String, Path, description = "Asset id")),
     responses(
@@ -222,15 +224,35 @@ async fn list(
         (status = 401, response = Unauthorized), (status = 404, response = NotFound)))]
 async fn fetch(
     State(state): State<AppState>,
-    _reader: Reader,
+    reader: Reader,
     Path(id): Path<String>,
 ) -> ApiResult<Encoded> {
     let snap = state.register.assets().snapshot();
     let l = snap
         .get(&id)
         .ok_or_else(|| ApiError::NotFound(format!("asset {id:?} not found")))?;
+    // The council's own staff see what is on the structure and whom to call.
+    let staff = reader
+        .0
+        .as_ref()
+        .is_some_and(|p| p.can_manage_authority(&l.asset.authority));
+    let in_use = if staff {
+        let installed = state.register.installations_on(&id).await?;
+        let views: Vec<_> = installed
+            .iter()
+            .map(super::applications::views::InstallationView::of)
+            .collect();
+        Some(serde_json::to_vec(&views).map_err(|e| ApiError::Internal(e.to_string()))?)
+    } else {
+        None
+    };
     let mut out = Vec::with_capacity(512);
-    write_located(&mut out, l, |_| {});
+    write_located(&mut out, l, |out| {
+        if let Some(json) = &in_use {
+            out.extend_from_slice(br#","attachments_in_use":"#);
+            out.extend_from_slice(json);
+        }
+    });
     Ok(Encoded::geojson(out))
 }
 

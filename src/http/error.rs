@@ -35,6 +35,11 @@ pub enum ApiError {
     /// 409: conflicts with existing data.
     #[error("{0}")]
     Conflict(String),
+    /// 409 with extension members saying what it conflicts with (the
+    /// current state, the assets without capacity...), so clients need not
+    /// parse `detail`.
+    #[error("{0}")]
+    ConflictWith(String, serde_json::Map<String, serde_json::Value>),
     /// 413: body over the limit.
     #[error("request body is too large (limit {0} bytes)")]
     PayloadTooLarge(usize),
@@ -65,7 +70,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::ConflictWith(..) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -134,6 +139,8 @@ struct Problem<'a> {
     detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<&'a [InvalidField]>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    members: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
 impl Serialize for InvalidField {
@@ -163,6 +170,10 @@ impl IntoResponse for ApiError {
             detail,
             errors: match &self {
                 ApiError::Invalid(fields) => Some(fields),
+                _ => None,
+            },
+            members: match &self {
+                ApiError::ConflictWith(_, members) => Some(members),
                 _ => None,
             },
         };

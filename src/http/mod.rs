@@ -4,11 +4,13 @@
 //! drive the whole service without a network listener.
 
 pub mod admin;
+pub mod applications;
 pub mod assets;
 pub mod auth;
 pub mod error;
 pub mod fees;
 pub mod imports;
+pub mod ledger;
 pub mod map;
 pub mod openapi;
 
@@ -31,12 +33,24 @@ pub const MAX_BODY: usize = 2 * 1024 * 1024;
 pub const MAX_IMPORT_BODY: usize = 256 * 1024 * 1024;
 
 /// Settings that shape request handling.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// Read asset data without a token.
     pub public_read: bool,
     /// Hash of the bootstrap admin token (`STREETCELL_ADMIN_TOKEN`).
     pub admin_token_hash: Option<String>,
+    /// Largest document attached to an application, in bytes.
+    pub max_attachment_bytes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            public_read: false,
+            admin_token_hash: None,
+            max_attachment_bytes: crate::domain::attachment::DEFAULT_MAX_BYTES,
+        }
+    }
 }
 
 /// Shared state of every handler: cheap to clone.
@@ -69,6 +83,8 @@ pub fn app(state: AppState) -> Router {
         .merge(assets::router())
         .merge(imports::router())
         .merge(fees::router())
+        .merge(applications::router())
+        .merge(ledger::router())
         .merge(map::router())
         .merge(openapi::router())
         .merge(crate::ogc::router())

@@ -639,13 +639,15 @@ impl Store {
 
     /// Attaches a document if the application is still open and has room
     /// (at most `max` documents); both are decided by one conditional update.
+    /// Returns when it was stored (RFC 3339); `info.uploaded_at` is ignored.
     pub async fn add_attachment(
         &self,
         info: &AttachmentInfo,
         content: &[u8],
         max: u32,
         actor: &Actor,
-    ) -> StoreResult<Result<(), AttachRefusal>> {
+    ) -> StoreResult<Result<String, AttachRefusal>> {
+        let stamp = now();
         let mut tx = self.write.begin().await?;
         let done = sqlx::query(
             "UPDATE applications SET attachment_count = attachment_count + 1 \
@@ -683,7 +685,7 @@ impl Store {
         .bind(i64::try_from(info.size_bytes).unwrap_or(i64::MAX))
         .bind(&info.sha256)
         .bind(content)
-        .bind(&info.uploaded_at)
+        .bind(&stamp)
         .bind(&info.uploaded_by)
         .execute(&mut *tx)
         .await?;
@@ -691,7 +693,7 @@ impl Store {
         append_event(
             &mut tx,
             &info.application,
-            &info.uploaded_at,
+            &stamp,
             &NewEvent {
                 actor,
                 action: crate::domain::application::event::ATTACH,
@@ -709,7 +711,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(Ok(()))
+        Ok(Ok(stamp))
     }
 
     /// The documents of an application, oldest first.

@@ -147,6 +147,7 @@ pub async fn start(url: String, dir: Option<Arc<tempfile::TempDir>>, public_read
     let settings = Settings {
         public_read,
         admin_token_hash: Some(hash_token(ADMIN)),
+        ..Settings::default()
     };
     let state = AppState::new(Arc::clone(&register), settings);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

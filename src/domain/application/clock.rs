@@ -15,7 +15,8 @@ pub const DEFAULT_DECISION_PERIOD_DAYS: u32 = 56;
 pub const DEFAULT_INSTALL_BY_DAYS: u32 = 183;
 
 /// A council's periods for applications.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ApplicationSettings {
     /// Days from submission to the decision due date, 1 to 365.
     pub decision_period_days: u32,

@@ -468,6 +468,86 @@ pub(crate) fn phone(p: &mut Problems, field: &str, value: Option<&String>) -> Op
     })
 }
 
+/// A decision on an application under review.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    /// `approve`, `reject` or `request_info`.
+    #[schema(example = "approve")]
+    pub decision: Option<String>,
+    /// Why (required to reject or to ask for information).
+    pub reason: Option<String>,
+}
+
+/// An operator's answer to a request for information.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseRequest {
+    /// The information asked for.
+    pub response: Option<String>,
+}
+
+/// A withdrawal or a termination, with its reason.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonRequest {
+    /// Why (optional to withdraw, required to terminate).
+    pub reason: Option<String>,
+}
+
+impl DecisionRequest {
+    /// The action decided and its reason, naming every bad field.
+    pub fn parse(&self) -> Result<(super::Action, Option<String>), Vec<InvalidField>> {
+        use super::Action;
+        let mut p = Problems::default();
+        let action = match self.decision.as_deref() {
+            None => {
+                p.missing("decision");
+                None
+            }
+            Some("approve") => Some(Action::Approve),
+            Some("reject") => Some(Action::Reject),
+            Some("request_info") => Some(Action::RequestInfo),
+            Some(other) => {
+                p.add(
+                    "decision",
+                    format!("{other:?} is not a decision; expected approve, reject or request_info"),
+                );
+                None
+            }
+        };
+        let reason = match (action, &self.reason) {
+            (Some(Action::Reject | Action::RequestInfo), r) => p.text("reason", r.as_ref(), MAX_TEXT),
+            (_, Some(r)) => p.text("reason", Some(r), MAX_TEXT),
+            (_, None) => None,
+        };
+        match action {
+            Some(a) if p.0.is_empty() => Ok((a, reason)),
+            _ => Err(p.0),
+        }
+    }
+}
+
+impl ResponseRequest {
+    /// The response text.
+    pub fn parse(&self) -> Result<String, Vec<InvalidField>> {
+        let mut p = Problems::default();
+        p.text("response", self.response.as_ref(), MAX_TEXT).ok_or(p.0)
+    }
+}
+
+impl ReasonRequest {
+    /// The reason, which must be given when `required`.
+    pub fn parse(&self, required: bool) -> Result<Option<String>, Vec<InvalidField>> {
+        let mut p = Problems::default();
+        let reason = match (&self.reason, required) {
+            (None, false) => None,
+            (r, _) => p.text("reason", r.as_ref(), MAX_TEXT),
+        };
+        if p.0.is_empty() { Ok(reason) } else { Err(p.0) }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -586,5 +666,26 @@ mod tests {
         assert!(!is_email("a@b"));
         assert!(!is_email("a b@c.d"));
         assert!(!is_email("@c.d"));
+    }
+
+    #[test]
+    fn decisions_need_reasons_to_refuse_or_ask() {
+        let d = |v: serde_json::Value| serde_json::from_value::<DecisionRequest>(v).unwrap().parse();
+        assert_eq!(
+            d(serde_json::json!({"decision": "approve"})).unwrap(),
+            (crate::domain::application::Action::Approve, None)
+        );
+        let err = d(serde_json::json!({"decision": "reject"})).unwrap_err();
+        assert_eq!(err[0].field, "reason");
+        let err = d(serde_json::json!({"decision": "request_info", "reason": " "})).unwrap_err();
+        assert_eq!(err[0].field, "reason");
+        let err = d(serde_json::json!({"decision": "maybe", "reason": ""})).unwrap_err();
+        let fields: Vec<_> = err.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["decision", "reason"]);
+        assert!(d(serde_json::json!({})).is_err());
+        let r = ResponseRequest { response: Some("  ".into()) };
+        assert_eq!(r.parse().unwrap_err()[0].field, "response");
+        assert_eq!(ReasonRequest::default().parse(false).unwrap(), None);
+        assert_eq!(ReasonRequest::default().parse(true).unwrap_err()[0].field, "reason");
     }
 }
