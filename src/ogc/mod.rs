@@ -6,8 +6,11 @@
 //!
 //! Collections: `assets` (the spatial index) and the three boundary layers
 //! (`wards`, `fee-zones`, `conservation-areas`, from the area index). Reads
-//! use the same [`Reader`] access rule as `/v1/assets` on every path.
+//! use the same [`Reader`] access rule as `/v1/assets` on every path. Staff
+//! also see their council's `applications` and `installations`
+//! (`concessions`), which exist for nobody else.
 
+mod concessions;
 pub mod crs;
 pub mod filter;
 mod items;
@@ -44,6 +47,7 @@ pub fn router() -> Router<AppState> {
             "/collections/{id}/tiles/{tms}/{z}/{y}/{x}",
             get(tiles::tile),
         )
+        .merge(concessions::router())
 }
 
 /// The OpenAPI description of this module's operations, merged into `/api`.
@@ -58,7 +62,13 @@ pub fn router() -> Router<AppState> {
     items::item,
     tiles::tilesets,
     tiles::tileset,
-    tiles::tile
+    tiles::tile,
+    concessions::describe_applications,
+    concessions::describe_installations,
+    concessions::application_items,
+    concessions::application_item,
+    concessions::installation_items,
+    concessions::installation_item
 ))]
 pub struct OgcApiDoc;
 
@@ -205,14 +215,16 @@ async fn conformance(_reader: Reader) -> Response {
         (status = 401, response = crate::http::openapi::Unauthorized)))]
 async fn collections(
     State(state): State<AppState>,
-    _reader: Reader,
+    reader: Reader,
     headers: HeaderMap,
 ) -> Response {
     let base = base_url(&headers);
-    let list: Vec<Value> = COLLECTIONS
+    let mut list: Vec<Value> = COLLECTIONS
         .iter()
         .map(|c| describe(&state, &base, c))
         .collect();
+    // Councils' own applications and installations, for their staff only.
+    list.extend(concessions::visible_collections(reader.0.as_ref(), &base));
     json_response(
         JSON,
         &json!({

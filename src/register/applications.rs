@@ -19,8 +19,8 @@ use super::interim::Shared;
 use crate::domain::access::Principal;
 use crate::domain::application::{
     Action, Actor, Agreement, Application, ApplicationForm, ApplicationRequest, ApplicationSite,
-    ApplicationStatus, AttachmentInfo, DecisionClock, Event, Installation, Permission,
-    can_see, has_lapsed, install_deadline, permission, transition,
+    ApplicationStatus, AttachmentInfo, DecisionClock, Event, Installation, Permission, can_see,
+    has_lapsed, install_deadline, permission, transition,
 };
 use crate::domain::asset::{AssetStatus, InvalidField};
 use crate::domain::attachment::{self, DocumentType};
@@ -254,7 +254,11 @@ impl Register {
         principal: &Principal,
         id: &str,
     ) -> ApplicationResult<Application> {
-        let app = self.store.application(id).await?.ok_or_else(|| not_found(id))?;
+        let app = self
+            .store
+            .application(id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
         if can_see(principal, &app.parties()) {
             Ok(app)
         } else {
@@ -323,7 +327,11 @@ impl Register {
         id: &str,
         action: Action,
     ) -> ApplicationResult<Application> {
-        let app = self.store.application(id).await?.ok_or_else(|| not_found(id))?;
+        let app = self
+            .store
+            .application(id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
         match permission(principal, &app.parties(), action) {
             Permission::Hidden => return Err(not_found(id)),
             Permission::Forbidden => {
@@ -424,7 +432,15 @@ impl Register {
                 continue;
             }
             match self
-                .apply(&app, Action::Lapse, Actor::install_by_rule(), None, &[], None, today)
+                .apply(
+                    &app,
+                    Action::Lapse,
+                    Actor::install_by_rule(),
+                    None,
+                    &[],
+                    None,
+                    today,
+                )
                 .await
             {
                 Ok(()) => lapsed += 1,
@@ -583,7 +599,9 @@ impl Register {
             ));
         }
         let mut problems = Vec::new();
-        let filename = attachment::file_name(filename).map_err(|e| problems.push(e)).ok();
+        let filename = attachment::file_name(filename)
+            .map_err(|e| problems.push(e))
+            .ok();
         let description = match description.map(str::trim) {
             Some(d) if d.chars().count() > crate::domain::application::MAX_SHORT_TEXT => {
                 problems.push(InvalidField::new(
@@ -598,8 +616,9 @@ impl Register {
         if !problems.is_empty() {
             return Err(problems.into());
         }
-        let kind: DocumentType = attachment::check(content_type, content)
-            .map_err(|r| ApplicationError::Invalid(vec![InvalidField::new("content", r.to_string())]))?;
+        let kind: DocumentType = attachment::check(content_type, content).map_err(|r| {
+            ApplicationError::Invalid(vec![InvalidField::new("content", r.to_string())])
+        })?;
         let mut info = AttachmentInfo {
             id: new_id("doc"),
             application: app.id.clone(),
@@ -668,6 +687,25 @@ impl Register {
     /// The equipment on an asset now.
     pub async fn installations_on(&self, asset: &str) -> ApplicationResult<Vec<Installation>> {
         Ok(self.store.installations_on(asset).await?)
+    }
+
+    /// One installation `principal` may see (the operator's own, its
+    /// council's staff, admin).
+    pub async fn installation(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> ApplicationResult<Option<Installation>> {
+        let found = self.store.installation(id).await?;
+        Ok(found.filter(|i| {
+            can_see(
+                principal,
+                &crate::domain::application::Parties {
+                    authority: &i.authority,
+                    organisation: &i.organisation,
+                },
+            )
+        }))
     }
 
     /// A page of the equipment in place that `principal` may see: staff

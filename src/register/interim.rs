@@ -10,7 +10,11 @@ impl Register {
     }
 
     pub(crate) fn fee_schedule_history(&self, authority: &str) -> Vec<PublishedSchedule> {
-        self.schedules.load().get(authority).cloned().unwrap_or_default()
+        self.schedules
+            .load()
+            .get(authority)
+            .cloned()
+            .unwrap_or_default()
     }
 
     pub(crate) fn schedule_in_effect(

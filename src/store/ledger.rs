@@ -284,6 +284,19 @@ impl Store {
         rows.into_iter().map(InstallationRow::parse).collect()
     }
 
+    /// One installation by id.
+    pub async fn installation(&self, id: &str) -> StoreResult<Option<Installation>> {
+        let row: Option<InstallationRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            installation_columns!(),
+            " FROM installations WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(InstallationRow::parse).transpose()
+    }
+
     /// The equipment on an asset now (not yet removed).
     pub async fn installations_on(&self, asset: &str) -> StoreResult<Vec<Installation>> {
         let rows: Vec<InstallationRow> = sqlx::query_as(concat!(

@@ -511,13 +511,17 @@ impl DecisionRequest {
             Some(other) => {
                 p.add(
                     "decision",
-                    format!("{other:?} is not a decision; expected approve, reject or request_info"),
+                    format!(
+                        "{other:?} is not a decision; expected approve, reject or request_info"
+                    ),
                 );
                 None
             }
         };
         let reason = match (action, &self.reason) {
-            (Some(Action::Reject | Action::RequestInfo), r) => p.text("reason", r.as_ref(), MAX_TEXT),
+            (Some(Action::Reject | Action::RequestInfo), r) => {
+                p.text("reason", r.as_ref(), MAX_TEXT)
+            }
             (_, Some(r)) => p.text("reason", Some(r), MAX_TEXT),
             (_, None) => None,
         };
@@ -532,7 +536,8 @@ impl ResponseRequest {
     /// The response text.
     pub fn parse(&self) -> Result<String, Vec<InvalidField>> {
         let mut p = Problems::default();
-        p.text("response", self.response.as_ref(), MAX_TEXT).ok_or(p.0)
+        p.text("response", self.response.as_ref(), MAX_TEXT)
+            .ok_or(p.0)
     }
 }
 
@@ -670,7 +675,11 @@ mod tests {
 
     #[test]
     fn decisions_need_reasons_to_refuse_or_ask() {
-        let d = |v: serde_json::Value| serde_json::from_value::<DecisionRequest>(v).unwrap().parse();
+        let d = |v: serde_json::Value| {
+            serde_json::from_value::<DecisionRequest>(v)
+                .unwrap()
+                .parse()
+        };
         assert_eq!(
             d(serde_json::json!({"decision": "approve"})).unwrap(),
             (crate::domain::application::Action::Approve, None)
@@ -683,9 +692,14 @@ mod tests {
         let fields: Vec<_> = err.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(fields, ["decision", "reason"]);
         assert!(d(serde_json::json!({})).is_err());
-        let r = ResponseRequest { response: Some("  ".into()) };
+        let r = ResponseRequest {
+            response: Some("  ".into()),
+        };
         assert_eq!(r.parse().unwrap_err()[0].field, "response");
         assert_eq!(ReasonRequest::default().parse(false).unwrap(), None);
-        assert_eq!(ReasonRequest::default().parse(true).unwrap_err()[0].field, "reason");
+        assert_eq!(
+            ReasonRequest::default().parse(true).unwrap_err()[0].field,
+            "reason"
+        );
     }
 }

@@ -19,11 +19,11 @@ use super::views::{AttachmentList, AttachmentView};
 /// Routes of this module.
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/v1/applications/{id}/attachments", get(list).post(upload))
         .route(
-            "/v1/applications/{id}/attachments",
-            get(list).post(upload),
+            "/v1/applications/{id}/attachments/{document}",
+            get(download),
         )
-        .route("/v1/applications/{id}/attachments/{document}", get(download))
 }
 
 /// Query parameters of an upload.
@@ -165,7 +165,10 @@ async fn download(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
     Ok(r)
 }
 

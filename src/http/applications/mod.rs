@@ -22,8 +22,7 @@ use super::auth::Caller;
 use super::openapi::{BadRequest, Forbidden, NotFound, Unauthorized, Unprocessable};
 use super::{ApiError, ApiResult, AppState, Json, Query};
 use crate::domain::application::{
-    Action, ApplicationRequest, ApplicationStatus, DecisionRequest, ReasonRequest,
-    ResponseRequest,
+    Action, ApplicationRequest, ApplicationStatus, DecisionRequest, ReasonRequest, ResponseRequest,
 };
 use crate::domain::installation::InstallationRequest;
 use crate::register::{ApplicationError, ApplicationFilter};
