@@ -477,7 +477,7 @@ impl Store {
         .fetch_optional(&self.read)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let mut sites = self.sites_of(&[row.id.clone()]).await?;
+        let mut sites = self.sites_of(std::slice::from_ref(&row.id)).await?;
         let sites = sites.remove(&row.id).unwrap_or_default();
         row.into_application(sites).map(Some)
     }
