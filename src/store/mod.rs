@@ -10,6 +10,7 @@
 //! dedicated single-connection write pool: writers queue in-process instead
 //! of failing with `SQLITE_BUSY` when a read transaction tries to upgrade.
 
+mod areas;
 mod assets;
 mod fees;
 mod identity;
@@ -20,8 +21,7 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
-pub use assets::{UpsertOutcome, asset_id};
-pub use fees::{PublishedSchedule, in_effect};
+pub use assets::{StoredAsset, UpsertOutcome, Upserted};
 pub use identity::{Authority, Organisation, generate_token, hash_token};
 
 /// Which database a store talks to.
