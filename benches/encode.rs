@@ -60,6 +60,7 @@ fn page() -> Vec<Asset> {
                     fee_zone: Some("suburban".into()),
                     in_conservation_area: false,
                 },
+                occupancy: Default::default(),
                 id,
             }
         })

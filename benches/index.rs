@@ -75,6 +75,7 @@ fn asset(id: String, lon: f64, lat: f64, kind: AssetKind) -> Asset {
             source_attributes: BTreeMap::new(),
         },
         placement: Placement::default(),
+        occupancy: Default::default(),
         id,
     }
 }

@@ -1,5 +1,5 @@
 //! Benchmarks of vector-tile building over the bundled Trafford demo
-//! (`data/demo/`: 17,111 assets, 21 wards), the way a request builds one:
+//! (`data/demo/`: 17,108 assets loaded, 21 wards), the way a request builds one:
 //! index query, projection, clipping, simplification, MVT encoding.
 //!
 //! Run with `cargo bench --bench tiles`. Groups:
@@ -17,11 +17,11 @@ use criterion::{Criterion, criterion_group, criterion_main};
 
 use streetcell::domain::area::{Area, AreaLayer};
 use streetcell::domain::asset::Asset;
+use streetcell::domain::asset::asset_id;
 use streetcell::import::{Mapping, parse_areas_geojson, parse_geojson};
 use streetcell::index::AssetIndex;
 use streetcell::index::areas::AreaIndex;
 use streetcell::ogc::tiles::{TileId, areas_tile, assets_tile, world};
-use streetcell::store::asset_id;
 
 fn demo(file: &str) -> Vec<u8> {
     std::fs::read(format!("{}/data/demo/{file}", env!("CARGO_MANIFEST_DIR"))).expect("demo data")
@@ -51,6 +51,7 @@ fn trafford() -> (Arc<AreaIndex>, AssetIndex) {
             id: asset_id("trafford", &details.asset_ref),
             authority: "trafford".into(),
             placement: areas.place("trafford", &details),
+            occupancy: Default::default(),
             details,
         })
         .collect();

@@ -244,7 +244,7 @@ async fn serve(store: Store, args: ServeArgs) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     poller.abort();
-    register.store.close().await;
+    register.close().await;
     tracing::info!("stopped");
     Ok(())
 }

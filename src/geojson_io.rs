@@ -11,37 +11,15 @@ use serde_json::Value;
 use crate::domain::asset::{Asset, InvalidField, format_date};
 use crate::index::Located;
 
-/// Parses a GeoJSON geometry object (RFC 7946) into a `geo` geometry.
-pub fn parse_geometry(value: &serde_json::Value) -> Result<Geometry<f64>, InvalidField> {
+/// Parses a GeoJSON geometry object (RFC 7946) into a `geo` geometry,
+/// valid by [`crate::domain::geometry`]'s rules; errors name `field`.
+pub fn parse_geometry(
+    value: &serde_json::Value,
+    field: &str,
+) -> Result<Geometry<f64>, InvalidField> {
     let g: geojson::Geometry = serde_json::from_value(value.clone())
-        .map_err(|e| InvalidField::new("geometry", format!("not a GeoJSON geometry: {e}")))?;
-    // The geojson crate's conversion indexes [0] and [1] of every position
-    // and panics on a shorter one, so those are refused first.
-    if !positions_have_two_numbers(&g.value) {
-        return Err(InvalidField::new(
-            "geometry",
-            "not a GeoJSON geometry: every position needs a longitude and a latitude",
-        ));
-    }
-    Geometry::try_from(&g.value)
-        .map_err(|e| InvalidField::new("geometry", format!("not a usable geometry: {e}")))
-}
-
-/// Does every position of `v` have at least two numbers?
-fn positions_have_two_numbers(v: &geojson::GeometryValue) -> bool {
-    use geojson::GeometryValue as V;
-    let ok = |p: &geojson::Position| p.len() >= 2;
-    match v {
-        V::Point { coordinates } => ok(coordinates),
-        V::MultiPoint { coordinates } | V::LineString { coordinates } => coordinates.iter().all(ok),
-        V::MultiLineString { coordinates } | V::Polygon { coordinates } => {
-            coordinates.iter().flatten().all(ok)
-        }
-        V::MultiPolygon { coordinates } => coordinates.iter().flatten().flatten().all(ok),
-        V::GeometryCollection { geometries } => geometries
-            .iter()
-            .all(|g| positions_have_two_numbers(&g.value)),
-    }
+        .map_err(|e| InvalidField::new(field, format!("not a GeoJSON geometry: {e}")))?;
+    crate::domain::geometry::from_geojson(&g.value).map_err(|e| InvalidField::new(field, e))
 }
 
 /// Parses stored geometry text (written by [`geometry_json`]).
@@ -442,6 +420,7 @@ mod tests {
                 source_attributes,
             },
             placement: Placement::default(),
+            occupancy: Default::default(),
         }
     }
 

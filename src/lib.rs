@@ -10,7 +10,8 @@
 //! - [`index`]: the in-memory R-tree of assets (lock-free snapshots) and the
 //!   boundary-layer index that derives ward, fee zone and conservation area.
 //! - [`store`]: the database (SQLite or PostgreSQL) behind one API.
-//! - [`register`]: keeps the database and the indexes in step; imports.
+//! - [`register`]: the one way in for every write: keeps the database, the
+//!   indexes and the caches in step; imports.
 //! - [`import`]: reads council exports (GeoJSON, CSV, BNG or WGS84).
 //! - [`crs`]: British National Grid ⇄ WGS84 (OSTN15).
 //! - [`geojson_io`]: GeoJSON written straight to bytes.

@@ -228,9 +228,9 @@ fn import_json_reports_inserted_updated_and_rejected_lines() {
             .await
             .unwrap()
             .into_iter()
-            .map(|(_, authority, d)| {
-                assert_eq!(authority, "trafford");
-                d.asset_ref
+            .map(|a| {
+                assert_eq!(a.authority, "trafford");
+                a.details.asset_ref
             })
             .collect();
         refs.sort();

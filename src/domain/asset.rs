@@ -203,6 +203,45 @@ pub struct Asset {
     pub details: AssetDetails,
     /// Derived from boundary layers.
     pub placement: Placement,
+    /// How much of its capacity is taken, kept by the concession workflow.
+    pub occupancy: Occupancy,
+}
+
+/// How much of an asset's capacity is taken. Kept in the database by the
+/// application and installation transactions (which decide capacity
+/// there), never by imports or edits of the asset's own fields.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Occupancy {
+    /// Units held by live applications and by installations.
+    pub in_use: u32,
+    /// Installations currently on the structure.
+    pub installed: u32,
+}
+
+impl Asset {
+    /// Capacity not held by applications or installations.
+    pub fn free_capacity(&self) -> u32 {
+        self.details.capacity.saturating_sub(self.occupancy.in_use)
+    }
+
+    /// Already carries another operator's equipment (a shared structure).
+    pub fn is_shared(&self) -> bool {
+        self.occupancy.installed > 0
+    }
+}
+
+/// An asset's id: the authority code and a hash of its ref, so re-importing
+/// the same register finds the same ids, and a deleted asset imported again
+/// gets its old id back. A ref never changes once given (the HTTP layer
+/// refuses it), so the id and the (authority, ref) key always agree, and
+/// upserts can use the primary key as their conflict target: concurrent
+/// imports of the same new ref then queue on one key instead of racing on
+/// two.
+pub fn asset_id(authority: &str, asset_ref: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{authority}\0{asset_ref}").as_bytes());
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{authority}-{hex}")
 }
 
 /// Why asset details were refused.
@@ -225,7 +264,8 @@ impl InvalidField {
     }
 }
 
-/// Checks that a geometry is one an asset can have and lies on the globe.
+/// Checks that a geometry is one an asset can have and is valid
+/// ([`super::geometry::validate`]).
 pub fn validate_geometry(geometry: &Geometry<f64>) -> Result<(), InvalidField> {
     match geometry {
         Geometry::Point(_) | Geometry::Polygon(_) | Geometry::MultiPolygon(_) => {}
@@ -236,47 +276,12 @@ pub fn validate_geometry(geometry: &Geometry<f64>) -> Result<(), InvalidField> {
             ));
         }
     }
-    validate_coordinates(geometry)?;
-    if let Geometry::Polygon(p) = geometry
-        && p.exterior().0.len() < 4
-    {
-        return Err(InvalidField::new(
-            "geometry",
-            "a polygon ring needs at least four positions",
-        ));
-    }
-    if let Geometry::MultiPolygon(mp) = geometry
-        && (mp.0.is_empty() || mp.0.iter().any(|p| p.exterior().0.len() < 4))
-    {
-        return Err(InvalidField::new(
-            "geometry",
-            "a multipolygon needs polygons whose rings have at least four positions",
-        ));
-    }
-    Ok(())
+    super::geometry::validate(geometry).map_err(|e| InvalidField::new("geometry", e))
 }
 
 /// Checks every coordinate is a finite longitude in ±180 and latitude in ±90.
 pub fn validate_coordinates(geometry: &Geometry<f64>) -> Result<(), InvalidField> {
-    use geo::CoordsIter;
-    for c in geometry.coords_iter() {
-        if !c.x.is_finite() || !c.y.is_finite() {
-            return Err(InvalidField::new("geometry", "coordinates must be finite"));
-        }
-        if !(-180.0..=180.0).contains(&c.x) {
-            return Err(InvalidField::new(
-                "geometry",
-                format!("longitude {} is outside -180..180", c.x),
-            ));
-        }
-        if !(-90.0..=90.0).contains(&c.y) {
-            return Err(InvalidField::new(
-                "geometry",
-                format!("latitude {} is outside -90..90", c.y),
-            ));
-        }
-    }
-    Ok(())
+    super::geometry::check_coordinates(geometry).map_err(|e| InvalidField::new("geometry", e))
 }
 
 impl AssetDetails {

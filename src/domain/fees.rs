@@ -1817,6 +1817,7 @@ mod tests {
                 fee_zone: Some("band_a".into()),
                 in_conservation_area: false,
             },
+            occupancy: Default::default(),
         };
         let s = QuoteSite::from_asset(&asset, true);
         assert_eq!(

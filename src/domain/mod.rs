@@ -10,7 +10,9 @@
 //! - [`ledger`]: charges due from applications and agreements, the subsidy
 //!   fund and their breakdowns.
 //! - [`criteria`]: attribute filters shared by the listing endpoints.
-//! - [`fees`]: fee schedules and quotes (exact decimal money).
+//! - [`fees`]: fee schedules and quotes (exact decimal money);
+//!   [`fee_versions`]: published versions and which is in effect.
+//! - [`geometry`]: geometry validity for every geometry input.
 //! - [`validate`]: validated newtypes for identifiers (authority codes, slugs).
 
 pub mod access;
@@ -19,7 +21,9 @@ pub mod area;
 pub mod asset;
 pub mod attachment;
 pub mod criteria;
+pub mod fee_versions;
 pub mod fees;
+pub mod geometry;
 pub mod installation;
 pub mod ledger;
 pub mod validate;

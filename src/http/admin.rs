@@ -60,7 +60,6 @@ async fn create_authority(
     let code = slug("code", &body.code)?;
     let a = state
         .register
-        .store
         .create_authority(code.as_str(), &name(&body.name)?)
         .await?;
     Ok((StatusCode::CREATED, axum::Json(a)))
@@ -70,7 +69,7 @@ async fn create_authority(
 #[utoipa::path(get, path = "/v1/authorities", tag = "admin", security(()),
     responses((status = 200, description = "Every authority", body = AuthorityList)))]
 async fn list_authorities(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
-    let all = state.register.store.authorities().await?;
+    let all = state.register.authorities().await?;
     Ok(axum::Json(json!({ "authorities": all })))
 }
 
@@ -97,7 +96,6 @@ async fn create_organisation(
     let s = slug("slug", &body.slug)?;
     let o = state
         .register
-        .store
         .create_organisation(s.as_str(), &name(&body.name)?)
         .await?;
     Ok((StatusCode::CREATED, axum::Json(o)))
@@ -144,7 +142,6 @@ async fn create_token(
     };
     let token = state
         .register
-        .store
         .create_token(&principal, &name(&body.name)?)
         .await
         .map_err(|e| match e {

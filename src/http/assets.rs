@@ -15,8 +15,7 @@ use super::auth::{Caller, Reader};
 use super::openapi::{BadRequest, Forbidden, NotFound, Unauthorized, Unprocessable};
 use super::{ApiError, ApiResult, AppState, Encoded, Json, Query};
 use crate::domain::asset::{
-    AssetDetails, AssetKind, AssetStatus, InvalidField, PowerSupply, parse_date,
-    validate_coordinates,
+    AssetDetails, AssetKind, AssetStatus, InvalidField, PowerSupply, asset_id, parse_date,
 };
 use crate::domain::criteria::{Criteria, parse_list};
 use crate::geojson_io::{
@@ -388,8 +387,7 @@ async fn search(
     _reader: Reader,
     Json(body): Json<SearchBody>,
 ) -> ApiResult<Encoded> {
-    let geometry = parse_geometry(&body.geometry)?;
-    validate_coordinates(&geometry)?;
+    let geometry = parse_geometry(&body.geometry, "geometry")?;
     if !(body.buffer_m.is_finite() && (0.0..=MAX_BUFFER_M).contains(&body.buffer_m)) {
         return Err(ApiError::invalid(
             "buffer_m",
@@ -463,7 +461,7 @@ impl AssetWrite {
         let details = AssetDetails {
             asset_ref: p.asset_ref.trim().to_string(),
             kind: parse("kind", p.kind.parse())?,
-            geometry: parse_geometry(&self.geometry)?,
+            geometry: parse_geometry(&self.geometry, "geometry")?,
             height_m: p.height_m,
             power_supply: match p.power_supply {
                 Some(s) => parse("power_supply", s.parse())?,
@@ -526,20 +524,21 @@ async fn create(
     Json(body): Json<serde_json::Value>,
 ) -> ApiResult<Response> {
     caller.require_authority(&code)?;
-    if state.register.store.authority(&code).await?.is_none() {
+    if state.register.authority(&code).await?.is_none() {
         return Err(ApiError::NotFound(format!("authority {code:?} not found")));
     }
     let details = feature_from_value(body)?;
-    let snap = state.register.assets().snapshot();
-    let id = crate::store::asset_id(&code, &details.asset_ref);
-    if snap.get(&id).is_some() {
-        return Err(ApiError::Conflict(format!(
-            "asset ref {:?} already exists as {id}; PUT /v1/assets/{id} to replace it",
-            details.asset_ref
-        )));
-    }
-    let summary = state.register.upsert(&code, vec![details]).await?;
-    written(&state, &summary.ids[0], StatusCode::CREATED)
+    let asset_ref = details.asset_ref.clone();
+    let asset = match state.register.create(&code, details).await {
+        Err(crate::store::StoreError::Conflict(_)) => {
+            let id = asset_id(&code, &asset_ref);
+            return Err(ApiError::Conflict(format!(
+                "asset ref {asset_ref:?} already exists as {id}; PUT /v1/assets/{id} to replace it"
+            )));
+        }
+        other => other?,
+    };
+    written(&state, &asset.id, StatusCode::CREATED)
 }
 
 /// The authority that owns `id`, checking the caller may change it. A

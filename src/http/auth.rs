@@ -66,7 +66,6 @@ async fn authenticate(state: &AppState, token: &str) -> Result<Principal, ApiErr
     }
     let p = state
         .register
-        .store
         .principal_for_hash(&hash)
         .await?
         .ok_or(ApiError::Unauthorized)?;

@@ -17,8 +17,8 @@ use super::auth::Caller;
 use super::openapi::{BadRequest, Forbidden, NotFound, Unauthorized, Unprocessable};
 use super::{ApiError, ApiResult, AppState, Json};
 use crate::domain::asset::InvalidField;
+use crate::domain::fee_versions::{PublishedSchedule, current as current_version};
 use crate::domain::fees::{self, FeeSchedule, QuoteSite, QuoteTerms};
-use crate::store::{PublishedSchedule, in_effect};
 
 /// Routes of this module.
 pub fn router() -> Router<AppState> {
@@ -47,7 +47,7 @@ fn published_json(p: &PublishedSchedule) -> ApiResult<Value> {
 }
 
 async fn known_authority(state: &AppState, code: &str) -> ApiResult<()> {
-    if state.register.store.authority(code).await?.is_none() {
+    if state.register.authority(code).await?.is_none() {
         return Err(ApiError::NotFound(format!("authority {code:?} not found")));
     }
     Ok(())
@@ -64,14 +64,12 @@ async fn current(
     Path(code): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     known_authority(&state, &code).await?;
-    let history = state.register.store.fee_schedule_history(&code).await?;
-    let chosen = in_effect(&history, today())
-        .or_else(|| history.iter().min_by_key(|p| p.schedule.effective_from))
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "authority {code:?} has not published a fee schedule"
-            ))
-        })?;
+    let history = state.register.fee_schedule_history(&code);
+    let chosen = current_version(&history, today()).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "authority {code:?} has not published a fee schedule"
+        ))
+    })?;
     Ok(axum::Json(published_json(chosen)?))
 }
 
@@ -85,7 +83,7 @@ async fn history(
     Path(code): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     known_authority(&state, &code).await?;
-    let history = state.register.store.fee_schedule_history(&code).await?;
+    let history = state.register.fee_schedule_history(&code);
     let versions = history
         .iter()
         .map(published_json)
@@ -115,11 +113,7 @@ async fn publish(
     let schedule: FeeSchedule =
         serde_json::from_value(body).map_err(|e| ApiError::invalid("body", e.to_string()))?;
     fees::validate(&schedule)?;
-    let published = state
-        .register
-        .store
-        .publish_fee_schedule(&code, &schedule)
-        .await?;
+    let published = state.register.publish_schedule(&code, &schedule).await?;
     Ok((StatusCode::CREATED, axum::Json(published_json(&published)?)))
 }
 
@@ -152,11 +146,10 @@ async fn quote(
     let mut unknown = Vec::new();
     for (i, id) in body.assets.iter().enumerate() {
         match snap.get(id) {
-            // No agreements are recorded yet, so no site counts as shared.
             Some(l) => by_authority
                 .entry(l.asset.authority.clone())
                 .or_default()
-                .push(QuoteSite::from_asset(&l.asset, false)),
+                .push(QuoteSite::from_asset(&l.asset, l.asset.is_shared())),
             None => unknown.push(InvalidField::new(
                 format!("assets[{i}]"),
                 format!("no asset {id:?}"),
@@ -168,12 +161,7 @@ async fn quote(
     }
     let mut quotes = Vec::new();
     for (authority, sites) in by_authority {
-        let history = state
-            .register
-            .store
-            .fee_schedule_history(&authority)
-            .await?;
-        let Some(p) = in_effect(&history, terms.start) else {
+        let Some(p) = state.register.schedule_in_effect(&authority, terms.start) else {
             return Err(ApiError::invalid(
                 "start",
                 format!(

@@ -110,7 +110,7 @@ fn is_csv(headers: &HeaderMap) -> ApiResult<bool> {
 
 async fn known_authority(state: &AppState, caller: &Caller, code: &str) -> ApiResult<()> {
     caller.require_authority(code)?;
-    if state.register.store.authority(code).await?.is_none() {
+    if state.register.authority(code).await?.is_none() {
         return Err(ApiError::NotFound(format!("authority {code:?} not found")));
     }
     Ok(())

@@ -102,7 +102,7 @@ pub fn app(state: AppState) -> Router {
 async fn healthz(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> ApiResult<Response> {
-    state.register.store.ping().await?;
+    state.register.ping().await?;
     let n = state.register.assets().snapshot().len();
     Ok(axum::Json(serde_json::json!({"status": "ok", "assets": n})).into_response())
 }

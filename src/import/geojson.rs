@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use geo::{Coord, Geometry, LineString, MultiPolygon, Point, Polygon};
+use geo::{Coord, Geometry, MultiPolygon, Point, Polygon};
 use serde_json::{Map, Value};
 
 use super::fields::{OwnValues, Raw, Source, json_kind, shorten};
@@ -400,24 +400,23 @@ fn geometry(g: Option<&Value>, crs: SourceCrs, target: Target) -> Result<Geometr
     }
 }
 
+/// Reads rings as written: closure is checked before `geo` would close
+/// them silently.
 fn polygon(
     rings: &[Value],
     position: &impl Fn(&Value) -> Result<Coord<f64>, String>,
 ) -> Result<Polygon<f64>, String> {
-    let mut rings = rings.iter().map(|ring| match ring {
-        Value::Array(ps) => ps
-            .iter()
-            .map(position)
-            .collect::<Result<Vec<_>, _>>()
-            .map(LineString),
-        other => Err(format!(
-            "geometry: a polygon ring must be an array of positions, got {}",
-            json_kind(other)
-        )),
-    });
-    let exterior = rings.next().unwrap_or_else(|| Ok(LineString(Vec::new())))?;
-    let interiors = rings.collect::<Result<Vec<_>, _>>()?;
-    Ok(Polygon::new(exterior, interiors))
+    let rings = rings
+        .iter()
+        .map(|ring| match ring {
+            Value::Array(ps) => ps.iter().map(position).collect::<Result<Vec<_>, _>>(),
+            other => Err(format!(
+                "geometry: a polygon ring must be an array of positions, got {}",
+                json_kind(other)
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    crate::domain::geometry::polygon(rings).map_err(|e| format!("geometry: {e}"))
 }
 
 fn read_position(p: &Value, crs: SourceCrs) -> Result<Coord<f64>, String> {

@@ -856,7 +856,11 @@ fn more_row_reasons() {
             ),
             err(2, &format!("kind: expected one of {KINDS}, got 3")),
             err(3, "no geometry (empty Point)"),
-            err(4, "geometry: a polygon ring needs at least four positions"),
+            err(
+                4,
+                "geometry: exterior ring: a polygon ring needs at least four positions \
+                 (the last repeating the first); this one has 3",
+            ),
             err(
                 5,
                 "geometry: a position must be [x, y] numbers, got [\"-2.3\",\"53.4\"]"

@@ -28,6 +28,7 @@ fn asset(id: &str, geometry: Geometry<f64>, kind: AssetKind) -> Asset {
             source_attributes: BTreeMap::new(),
         },
         placement: Placement::default(),
+        occupancy: Default::default(),
     }
 }
 

@@ -1142,7 +1142,7 @@ impl<T> Compiler<'_, T> {
         {
             return Err(bad("geometry coordinates must be finite"));
         }
-        check_shape(&shape)?;
+        check_shape(e, &shape)?;
         match self.crs {
             Crs::Crs84 | Crs::LatLon => {
                 let shape = if self.crs == Crs::LatLon {
@@ -1284,30 +1284,37 @@ fn bng_envelope(shape: &Geometry<f64>) -> Result<Option<Rect<f64>>, ApiError> {
     )))
 }
 
-/// Refuses degenerate literals the WKT reader lets through: a line needs
-/// two positions, a polygon ring four (closed).
-fn check_shape(g: &Geometry<f64>) -> Result<(), ApiError> {
-    let line_ok = |l: &geo::LineString<f64>| l.0.len() >= 2;
-    let poly_ok = |p: &geo::Polygon<f64>| {
-        std::iter::once(p.exterior())
-            .chain(p.interiors())
-            .all(|r| r.0.len() >= 4)
-    };
-    let ok = match g {
-        Geometry::LineString(l) => line_ok(l),
-        Geometry::MultiLineString(m) => m.iter().all(line_ok),
-        Geometry::Polygon(p) => poly_ok(p),
-        Geometry::MultiPolygon(m) => m.iter().all(poly_ok),
-        Geometry::GeometryCollection(c) => return c.iter().try_for_each(check_shape),
-        _ => true,
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(bad(
-            "a LINESTRING needs at least two positions and a POLYGON ring at least four",
-        ))
+/// Refuses literals that break [`crate::domain::geometry`]'s rules. The
+/// WKT text is read once more for its rings as written, since the
+/// conversion to `geo` closes them silently.
+fn check_shape(e: &cql2::Expr, g: &Geometry<f64>) -> Result<(), ApiError> {
+    use crate::domain::geometry::{check_ring, check_topology};
+    fn rings(w: &wkt::Wkt<f64>, out: &mut Vec<Vec<Coord<f64>>>) {
+        let ring = |l: &wkt::types::LineString<f64>| {
+            l.coords()
+                .iter()
+                .map(|c| Coord { x: c.x, y: c.y })
+                .collect()
+        };
+        match w {
+            wkt::Wkt::Polygon(p) => out.extend(p.rings().iter().map(ring)),
+            wkt::Wkt::MultiPolygon(m) => {
+                out.extend(m.polygons().iter().flat_map(|p| p.rings().iter().map(ring)))
+            }
+            wkt::Wkt::GeometryCollection(c) => c.geometries().iter().for_each(|g| rings(g, out)),
+            _ => {}
+        }
     }
+    if let cql2::Expr::Geometry(cql2::Geometry::Wkt(text)) = e
+        && let Ok(w) = text.parse::<wkt::Wkt<f64>>()
+    {
+        let mut all = Vec::new();
+        rings(&w, &mut all);
+        for r in all.iter().filter(|r| !r.is_empty()) {
+            check_ring(r).map_err(bad)?;
+        }
+    }
+    check_topology(g).map_err(bad)
 }
 
 /// Every straight edge of a geometry.
@@ -1415,6 +1422,7 @@ mod tests {
                 fee_zone: None,
                 in_conservation_area: true,
             },
+            occupancy: Default::default(),
         }
     }
 
@@ -1707,7 +1715,10 @@ mod tests {
         let m = error("S_INTERSECTS(ward, POINT(0 0))");
         assert!(m.contains("geometry property"), "{m}");
         let m = error("S_INTERSECTS(geometry, POLYGON((0 0, 1 1)))");
-        assert!(m.contains("POLYGON ring"), "{m}");
+        assert!(
+            m.contains("polygon ring needs at least four positions"),
+            "{m}"
+        );
         let m = error("S_INTERSECTS(geometry, POINT(200 0))");
         assert!(m.contains("longitude"), "{m}");
         let m = error("height_m + 1 > 5");

@@ -14,8 +14,6 @@ use sha2::{Digest, Sha256};
 use time::Date;
 
 use super::Register;
-#[allow(unused_imports)]
-use super::interim::Shared;
 use crate::domain::access::Principal;
 use crate::domain::application::{
     Action, Actor, Agreement, Application, ApplicationForm, ApplicationRequest, ApplicationSite,

@@ -2,13 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use geo::{Geometry, MultiPolygon};
-use sha2::{Digest, Sha256};
 use sqlx::{Any, FromRow, Transaction};
 
 use super::{Store, StoreError, StoreResult, conflict, now, parse_stored};
-use crate::domain::area::{Area, AreaLayer};
-use crate::domain::asset::{AssetDetails, format_date, parse_date};
+use crate::domain::asset::{AssetDetails, Occupancy, asset_id, format_date, parse_date};
 use crate::geojson_io::{geometry_json, parse_geometry_text};
 
 /// What an upsert did to one row.
@@ -18,19 +15,6 @@ pub enum UpsertOutcome {
     Inserted,
     /// An existing asset (same authority and ref) was replaced.
     Updated,
-}
-
-/// An asset's id: the authority code and a hash of its ref, so re-importing
-/// the same register finds the same ids, and a deleted asset imported again
-/// gets its old id back. A ref never changes once given (the HTTP layer
-/// refuses it), so the id and the (authority, ref) key always agree, and
-/// upserts can use the primary key as their conflict target: concurrent
-/// imports of the same new ref then queue on one key instead of racing on
-/// two.
-pub fn asset_id(authority: &str, asset_ref: &str) -> String {
-    let digest = Sha256::digest(format!("{authority}\0{asset_ref}").as_bytes());
-    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{authority}-{hex}")
 }
 
 #[derive(FromRow)]
@@ -51,10 +35,37 @@ struct AssetRow {
     listed: i64,
     photo_url: Option<String>,
     source_attributes: String,
+    in_use: i64,
+    installed: i64,
+}
+
+/// One row an upsert wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upserted {
+    /// The asset id.
+    pub id: String,
+    /// Inserted or updated.
+    pub outcome: UpsertOutcome,
+    /// The capacity taken, as stored (an update keeps it).
+    pub occupancy: Occupancy,
+}
+
+/// An asset as stored: identity, the council's fields and the capacity
+/// taken (placement is derived by the register).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredAsset {
+    /// The asset id.
+    pub id: String,
+    /// The owning authority's code.
+    pub authority: String,
+    /// The council's fields.
+    pub details: AssetDetails,
+    /// Capacity taken by applications and installations.
+    pub occupancy: Occupancy,
 }
 
 impl AssetRow {
-    fn into_details(self) -> StoreResult<(String, String, AssetDetails)> {
+    fn into_stored(self) -> StoreResult<StoredAsset> {
         let corrupt =
             |what: &str, e: String| StoreError::Corrupt(format!("asset {}: {what}: {e}", self.id));
         let geometry = parse_geometry_text(&self.geometry).map_err(|e| corrupt("geometry", e))?;
@@ -80,7 +91,16 @@ impl AssetRow {
             photo_url: self.photo_url,
             source_attributes,
         };
-        Ok((self.id, self.authority, details))
+        let count = |v: i64| u32::try_from(v).unwrap_or(0);
+        Ok(StoredAsset {
+            occupancy: Occupancy {
+                in_use: count(self.in_use),
+                installed: count(self.installed),
+            },
+            id: self.id,
+            authority: self.authority,
+            details,
+        })
     }
 }
 
@@ -89,21 +109,12 @@ macro_rules! asset_columns {
     () => {
         "id, authority, ref, kind, geometry, height_m, power_supply, capacity, \
          load_rating_kg, last_inspected, install_year, status, listed, photo_url, \
-         source_attributes"
+         source_attributes, in_use, installed"
     };
 }
 
-#[derive(FromRow)]
-struct AreaRow {
-    id: i64,
-    authority: String,
-    layer: String,
-    name: String,
-    geometry: String,
-}
-
 impl Store {
-    /// Every asset as `(id, authority, details)`, in storage order.
+    /// Every asset, in storage order.
     ///
     /// No `ORDER BY id`: in SQLite that walks the id index and looks each
     /// row up in the table, one random read per asset (1M rows with
@@ -112,14 +123,14 @@ impl Store {
     /// cold cache), while the index sorts the ids itself in about 60 ms
     /// more than it takes for sorted input. Rows are decoded as they stream in, so the whole table is
     /// never held twice (as rows and as assets).
-    pub async fn all_assets(&self) -> StoreResult<Vec<(String, String, AssetDetails)>> {
+    pub async fn all_assets(&self) -> StoreResult<Vec<StoredAsset>> {
         use futures_util::TryStreamExt;
         let mut rows =
             sqlx::query_as::<_, AssetRow>(concat!("SELECT ", asset_columns!(), " FROM assets"))
                 .fetch(&self.read);
         let mut out = Vec::new();
         while let Some(row) = rows.try_next().await? {
-            out.push(row.into_details()?);
+            out.push(row.into_stored()?);
         }
         Ok(out)
     }
@@ -128,10 +139,7 @@ impl Store {
     /// writes), in no particular order; ids not found are left out. One
     /// query per 500 ids: a CLI import of a whole register shows up as
     /// hundreds of thousands of changed ids.
-    pub async fn assets_by_id(
-        &self,
-        ids: &[String],
-    ) -> StoreResult<Vec<(String, String, AssetDetails)>> {
+    pub async fn assets_by_id(&self, ids: &[String]) -> StoreResult<Vec<StoredAsset>> {
         const CHUNK: usize = 500;
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(CHUNK) {
@@ -146,7 +154,7 @@ impl Store {
                 query = query.bind(id);
             }
             for row in query.fetch_all(&self.read).await? {
-                out.push(row.into_details()?);
+                out.push(row.into_stored()?);
             }
         }
         Ok(out)
@@ -158,7 +166,7 @@ impl Store {
         &self,
         authority: &str,
         rows: &[AssetDetails],
-    ) -> StoreResult<Vec<(String, UpsertOutcome)>> {
+    ) -> StoreResult<Vec<Upserted>> {
         // Write (and so lock) rows in ref order: two imports listing the same
         // refs in different orders would otherwise deadlock on PostgreSQL.
         let mut order: Vec<usize> = (0..rows.len()).collect();
@@ -173,6 +181,44 @@ impl Store {
             .into_iter()
             .map(|o| o.expect("every row written"))
             .collect())
+    }
+
+    /// Adds one new asset; a ref the authority already has is a conflict,
+    /// decided by the primary key (the id derives from the ref), so two
+    /// concurrent adds of one ref cannot both succeed.
+    pub async fn insert_asset(&self, authority: &str, d: &AssetDetails) -> StoreResult<String> {
+        let id = asset_id(authority, &d.asset_ref);
+        let mut tx = self.write.begin().await?;
+        let stamp = now();
+        sqlx::query(
+            "INSERT INTO assets (id, authority, ref, kind, geometry, height_m, power_supply, \
+             capacity, load_rating_kg, last_inspected, install_year, status, listed, photo_url, \
+             source_attributes, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)",
+        )
+        .persistent(false) // see upsert_one
+        .bind(&id)
+        .bind(authority)
+        .bind(&d.asset_ref)
+        .bind(d.kind.as_str())
+        .bind(geometry_json(&d.geometry))
+        .bind(d.height_m)
+        .bind(d.power_supply.as_str())
+        .bind(i64::from(d.capacity))
+        .bind(d.load_rating_kg)
+        .bind(d.last_inspected.map(format_date))
+        .bind(d.install_year.map(i64::from))
+        .bind(d.status.as_str())
+        .bind(i64::from(d.listed))
+        .bind(d.photo_url.as_deref())
+        .bind(source_json(d))
+        .bind(stamp)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict(e, || format!("asset ref {:?} (as {id})", d.asset_ref)))?;
+        record_change(&mut tx, &id).await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
     /// Replaces the asset `id` (which must belong to `authority`) with
@@ -255,61 +301,6 @@ impl Store {
         ids.dedup();
         Ok((ids, last))
     }
-
-    /// Every boundary polygon of every authority.
-    pub async fn all_areas(&self) -> StoreResult<Vec<Area>> {
-        let rows: Vec<AreaRow> =
-            sqlx::query_as("SELECT id, authority, layer, name, geometry FROM areas ORDER BY id")
-                .fetch_all(&self.read)
-                .await?;
-        rows.into_iter()
-            .map(|r| {
-                let geometry = match parse_geometry_text(&r.geometry) {
-                    Ok(Geometry::MultiPolygon(m)) => m,
-                    Ok(Geometry::Polygon(p)) => MultiPolygon(vec![p]),
-                    Ok(_) | Err(_) => {
-                        return Err(StoreError::Corrupt(format!("area {} geometry", r.id)));
-                    }
-                };
-                Ok(Area {
-                    id: r.id,
-                    authority: r.authority,
-                    layer: parse_stored("layer", &r.layer)?,
-                    name: r.name,
-                    geometry,
-                })
-            })
-            .collect()
-    }
-
-    /// Replaces one boundary layer of an authority with `areas`, atomically.
-    pub async fn replace_areas(
-        &self,
-        authority: &str,
-        layer: AreaLayer,
-        areas: &[(String, MultiPolygon<f64>)],
-    ) -> StoreResult<()> {
-        let mut tx = self.write.begin().await?;
-        sqlx::query("DELETE FROM areas WHERE authority = $1 AND layer = $2")
-            .bind(authority)
-            .bind(layer.as_str())
-            .execute(&mut *tx)
-            .await?;
-        for (name, geometry) in areas {
-            sqlx::query(
-                "INSERT INTO areas (authority, layer, name, geometry) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(authority)
-            .bind(layer.as_str())
-            .bind(name)
-            .bind(geometry_json(&Geometry::MultiPolygon(geometry.clone())))
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| conflict(e, || format!("authority {authority:?}")))?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
 }
 
 fn source_json(d: &AssetDetails) -> String {
@@ -320,9 +311,9 @@ async fn upsert_one(
     tx: &mut Transaction<'static, Any>,
     authority: &str,
     d: &AssetDetails,
-) -> StoreResult<(String, UpsertOutcome)> {
+) -> StoreResult<Upserted> {
     let stamp = now();
-    let (id, revision): (String, i64) = sqlx::query_as(
+    let (id, revision, in_use, installed): (String, i64, i64, i64) = sqlx::query_as(
         "INSERT INTO assets (id, authority, ref, kind, geometry, height_m, power_supply, \
          capacity, load_rating_kg, last_inspected, install_year, status, listed, photo_url, \
          source_attributes, created_at, updated_at) \
@@ -335,7 +326,7 @@ async fn upsert_one(
          listed = excluded.listed, photo_url = excluded.photo_url, \
          source_attributes = excluded.source_attributes, updated_at = excluded.updated_at, \
          revision = assets.revision + 1 \
-         RETURNING id, revision",
+         RETURNING id, revision, in_use, installed",
     )
     // Not cached: sqlx 0.9's Any driver declares a NULL f64 as float4, and
     // PostgreSQL would then hold a cached statement to that type and refuse
@@ -371,10 +362,19 @@ async fn upsert_one(
     } else {
         UpsertOutcome::Updated
     };
-    Ok((id, outcome))
+    let count = |v: i64| u32::try_from(v).unwrap_or(0);
+    let occupancy = Occupancy {
+        in_use: count(in_use),
+        installed: count(installed),
+    };
+    Ok(Upserted {
+        id,
+        outcome,
+        occupancy,
+    })
 }
 
-async fn record_change(tx: &mut Transaction<'static, Any>, id: &str) -> StoreResult<()> {
+pub(super) async fn record_change(tx: &mut Transaction<'static, Any>, id: &str) -> StoreResult<()> {
     sqlx::query("INSERT INTO asset_changes (asset_id) VALUES ($1)")
         .bind(id)
         .execute(&mut **tx)

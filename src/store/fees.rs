@@ -4,20 +4,8 @@ use sqlx::FromRow;
 
 use super::{Store, StoreError, StoreResult, conflict, now};
 use crate::domain::asset::format_date;
+use crate::domain::fee_versions::PublishedSchedule;
 use crate::domain::fees::FeeSchedule;
-
-/// One published version of an authority's fee schedule.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PublishedSchedule {
-    /// The authority's code.
-    pub authority: String,
-    /// 1 for the first version, then 2, 3...
-    pub version: i64,
-    /// When it was published (RFC 3339).
-    pub published_at: String,
-    /// The terms.
-    pub schedule: FeeSchedule,
-}
 
 #[derive(FromRow)]
 struct Row {
@@ -106,13 +94,4 @@ impl Store {
         .await?;
         rows.into_iter().map(Row::parse).collect()
     }
-}
-
-/// The version in effect on `date`: of those effective by then, the one
-/// effective latest (and, for the same date, published last).
-pub fn in_effect(history: &[PublishedSchedule], date: time::Date) -> Option<&PublishedSchedule> {
-    history
-        .iter()
-        .filter(|p| p.schedule.effective_from <= date)
-        .max_by_key(|p| (p.schedule.effective_from, p.version))
 }

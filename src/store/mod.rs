@@ -11,6 +11,7 @@
 //! of failing with `SQLITE_BUSY` when a read transaction tries to upgrade.
 
 mod applications;
+mod areas;
 mod assets;
 mod fees;
 mod identity;
@@ -23,8 +24,7 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
 pub use applications::{ApplicationQuery, AttachRefusal, Change, NewEvent, Occupancy, new_id};
-pub use assets::{UpsertOutcome, asset_id};
-pub use fees::{PublishedSchedule, in_effect};
+pub use assets::{StoredAsset, UpsertOutcome, Upserted};
 pub use identity::{Authority, Organisation, generate_token, hash_token};
 
 /// Which database a store talks to.

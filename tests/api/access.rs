@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{ADMIN, Db, TestApp, content_type, fresh_database, problem, start};
 use crate::on_both_databases;
-use streetcell::store::asset_id;
+use streetcell::domain::asset::asset_id;
 
 /// A body a request of the table sends.
 #[derive(Clone)]

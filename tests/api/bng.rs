@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::helpers::TestApp;
 use crate::on_both_databases;
 use streetcell::crs::wgs84_to_bng;
-use streetcell::store::asset_id;
+use streetcell::domain::asset::asset_id;
 
 /// One of OS's test points.
 struct TestPoint {

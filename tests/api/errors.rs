@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{ADMIN, TestApp, content_type, problem};
 use crate::on_both_databases;
-use streetcell::store::asset_id;
+use streetcell::domain::asset::asset_id;
 
 /// Like [`problem`] for a 422, also checking `errors[].field` names `field`.
 async fn invalid(resp: reqwest::Response, field: &str) -> Value {

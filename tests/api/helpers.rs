@@ -172,8 +172,16 @@ impl TestApp {
     pub async fn restart(self) -> TestApp {
         self.server.abort();
         let _ = self.server.await;
-        self.register.store.close().await;
+        self.register.close().await;
         start(self.db_url.clone(), self._dir.clone(), false).await
+    }
+
+    /// A second connection to this server's database, standing for another
+    /// process (a CLI import, another replica) writing beside the server.
+    pub async fn other_process(&self) -> Store {
+        Store::connect(&self.db_url)
+            .await
+            .expect("connect a second process")
     }
 
     /// Full URL of `path`.

@@ -4,10 +4,12 @@
 
 mod access;
 mod bng;
+mod consistency;
 mod cql2;
 mod errors;
 mod fees;
 mod geojson_valid;
+mod geometry;
 mod helpers;
 mod ogc;
 mod openapi;

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 use streetcell::crs::wgs84_to_bng;
-use streetcell::store::asset_id;
+use streetcell::domain::asset::asset_id;
 
 use crate::helpers::{ADMIN, Db, TestApp, fresh_database, spawn_app, start};
 

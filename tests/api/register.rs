@@ -990,7 +990,7 @@ async fn writes_visible(app: TestApp) {
         )
         .await
         .expect("second process writes");
-    let new_id = written[0].0.clone();
+    let new_id = written[0].id.clone();
     let gone_id = id_by_ref(&assets, &gone.reference);
     assert!(
         other

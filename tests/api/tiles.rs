@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use geo::{Area, BooleanOps, Coord, LineString, MultiPolygon, Polygon};
 use prost::Message;
 use serde_json::Value;
-use streetcell::store::asset_id;
+use streetcell::domain::asset::asset_id;
 
 use crate::helpers::{ADMIN, Db, TestApp, fresh_database, problem, spawn_app, start};
 use crate::on_both_databases;
@@ -265,11 +265,16 @@ fn positions(v: &Value, out: &mut Vec<(f64, f64)>) {
     }
 }
 
+/// Leisure polygons that are invalid as published and refused by the
+/// importer (data/demo/README.md says why).
+const INVALID_DEMO_POLYGONS: [&str; 3] = ["LC-4", "LC-5", "LC-11"];
+
 fn demo_assets() -> Vec<DemoAsset> {
     demo_file("assets.geojson")["features"]
         .as_array()
         .unwrap()
         .iter()
+        .filter(|f| !INVALID_DEMO_POLYGONS.contains(&f["properties"]["ref"].as_str().unwrap()))
         .map(|f| {
             let mut coords = Vec::new();
             positions(&f["geometry"]["coordinates"], &mut coords);
@@ -334,7 +339,7 @@ async fn fetch(
 
 /// A fresh app holding the Trafford demo.
 async fn with_demo(app: TestApp) -> TestApp {
-    streetcell::demo::load(&app.register.store)
+    streetcell::demo::load(&app.other_process().await)
         .await
         .expect("load demo");
     app.restart().await
@@ -625,7 +630,7 @@ async fn low_zoom_tiles_are_thinned_to_one_point_per_cell(app: &TestApp, assets:
 on_both_databases!(demo_tiles_match_brute_force, |app: TestApp| async move {
     let app = with_demo(app).await;
     let assets = demo_assets();
-    assert_eq!(assets.len(), 17_111);
+    assert_eq!(assets.len(), 17_108);
     // Most of these tiles hold assets (a z16 tile by the canal has none).
     let checked = asset_tiles_match_brute_force(&app, &assets).await;
     assert!(checked >= 20, "only {checked} tiles held assets");

@@ -1,0 +1,74 @@
+//! Fee schedules: the cache of every authority's versions, kept in step
+//! with publication, so prices on search results need no database trip.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::Register;
+use crate::domain::asset::Asset;
+use crate::domain::fee_versions::{PublishedSchedule, in_effect};
+use crate::domain::fees::{FeeSchedule, QuoteSite, annual_fee};
+use crate::store::StoreResult;
+
+impl Register {
+    /// Re-reads every authority's fee schedules (a small table).
+    pub(super) async fn reload_schedules(&self) -> StoreResult<()> {
+        let mut all = HashMap::new();
+        for a in self.store.authorities().await? {
+            let history = self.store.fee_schedule_history(&a.code).await?;
+            if !history.is_empty() {
+                all.insert(a.code, history);
+            }
+        }
+        self.schedules.store(Arc::new(all));
+        Ok(())
+    }
+
+    /// Publishes a new fee schedule version for `authority`; prices served
+    /// from the index change at once.
+    pub async fn publish_schedule(
+        &self,
+        authority: &str,
+        schedule: &FeeSchedule,
+    ) -> StoreResult<PublishedSchedule> {
+        let published = self.store.publish_fee_schedule(authority, schedule).await?;
+        self.reload_schedules().await?;
+        Ok(published)
+    }
+
+    /// Every published version of `authority`'s schedule, oldest first
+    /// (empty when none).
+    pub fn fee_schedule_history(&self, authority: &str) -> Vec<PublishedSchedule> {
+        self.schedules
+            .load()
+            .get(authority)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The version of `authority`'s schedule in effect on `date`.
+    pub fn schedule_in_effect(
+        &self,
+        authority: &str,
+        date: time::Date,
+    ) -> Option<PublishedSchedule> {
+        let schedules = self.schedules.load();
+        in_effect(schedules.get(authority)?, date).cloned()
+    }
+
+    /// Year-one annual fee and currency for an asset under the schedule in
+    /// effect on `date`, when its authority has one.
+    pub fn annual_fee(
+        &self,
+        asset: &Asset,
+        date: time::Date,
+    ) -> Option<(rust_decimal::Decimal, String)> {
+        let schedules = self.schedules.load();
+        let p = in_effect(schedules.get(&asset.authority)?, date)?;
+        let fee = annual_fee(
+            &p.schedule,
+            &QuoteSite::from_asset(asset, asset.is_shared()),
+        );
+        Some((fee, p.schedule.currency.clone()))
+    }
+}

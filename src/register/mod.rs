@@ -1,0 +1,215 @@
+//! The register as the rest of the service sees it: the database and every
+//! in-memory index and cache, kept in step. Every write goes through here.
+//!
+//! A write goes to the database first (the record of truth), then to the
+//! indexes, so a crash between the two loses nothing: start-up reloads them
+//! from the database. Other processes writing the same database (a CLI
+//! import, another replica) are picked up by [`Register::catch_up`], which
+//! the server runs every second from the change logs (`asset_changes`,
+//! `area_changes`, and the fee-schedule versions).
+//!
+//! Index publications are serialised by one lock, and each places assets
+//! among the boundary layers current at that moment, so a boundary-layer
+//! reload and an asset edit cannot undo each other.
+//!
+//! # Layout
+//! - `mod.rs`: loading, publication, catch-up.
+//! - [`assets`](self::assets): asset writes. `areas.rs`: boundary layers.
+//! - `fees.rs`: the fee-schedule cache and publication.
+//! - `identity.rs`: authorities, organisations, tokens.
+//! - `imports.rs`: batched imports with per-row rejections.
+//! - `applications.rs`: applications, decisions, installations, documents
+//!   and the install-by rule; `ledger.rs`: the ledger, the subsidy fund and
+//!   councils' application periods.
+
+mod applications;
+mod areas;
+mod assets;
+mod fees;
+mod identity;
+mod imports;
+mod ledger;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use arc_swap::ArcSwap;
+
+use crate::domain::asset::Asset;
+use crate::domain::fee_versions::PublishedSchedule;
+use crate::index::AssetIndex;
+use crate::index::areas::AreaIndex;
+use crate::store::{Backend, Store, StoreResult, StoredAsset};
+
+pub use applications::{
+    ApplicationError, ApplicationFilter, ApplicationPage, ApplicationRecord, ApplicationResult,
+};
+pub use assets::UpsertSummary;
+pub use ledger::LEDGER_YEARS;
+pub use imports::{IMPORT_BATCH, ImportReport, ImportTarget, Rejection, import_rows};
+
+/// Database plus indexes and caches.
+pub struct Register {
+    store: Store,
+    assets: AssetIndex,
+    areas: ArcSwap<AreaIndex>,
+    /// Held while publishing to the asset index, so publications apply in
+    /// order and each places assets among the current boundary layers.
+    publishing: tokio::sync::Mutex<()>,
+    /// The newest `asset_changes` entry reflected in the index.
+    seen: AtomicI64,
+    /// The newest `area_changes` entry reflected in the area index.
+    seen_areas: AtomicI64,
+    /// Each authority's fee schedules, so search results can carry a price
+    /// without a database round trip.
+    schedules: ArcSwap<HashMap<String, Vec<PublishedSchedule>>>,
+}
+
+impl Register {
+    /// Loads everything from the database and builds the indexes.
+    pub async fn load(store: Store) -> StoreResult<Register> {
+        let seen = store.last_change().await?;
+        let seen_areas = store.last_area_change().await?;
+        let areas = AreaIndex::build(store.all_areas().await?);
+        let rows = store.all_assets().await?;
+        let assets = blocking(|| {
+            let assets = rows.into_iter().map(|r| place(&areas, r)).collect();
+            AssetIndex::build(assets)
+        });
+        let register = Register {
+            store,
+            assets,
+            areas: ArcSwap::from_pointee(areas),
+            publishing: tokio::sync::Mutex::new(()),
+            seen: AtomicI64::new(seen),
+            seen_areas: AtomicI64::new(seen_areas),
+            schedules: ArcSwap::from_pointee(HashMap::new()),
+        };
+        register.reload_schedules().await?;
+        Ok(register)
+    }
+
+    /// The asset index (take a snapshot to query it).
+    pub fn assets(&self) -> &AssetIndex {
+        &self.assets
+    }
+
+    /// The boundary-layer index.
+    pub fn areas(&self) -> Arc<AreaIndex> {
+        self.areas.load_full()
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.store.backend()
+    }
+
+    /// Checks the database answers.
+    pub async fn ping(&self) -> StoreResult<()> {
+        self.store.ping().await
+    }
+
+    /// Closes the database pools, waiting for queries in flight.
+    pub async fn close(&self) {
+        self.store.close().await;
+    }
+
+    /// Re-reads `ids` from the database and publishes them to the index (an
+    /// id no longer stored is removed). Every write that changes an asset's
+    /// row, including its occupancy, ends here after its commit; reading
+    /// back under the publication lock means the index holds what the
+    /// database holds even when two writers of one asset commit in one
+    /// order and finish in the other.
+    pub async fn refresh_assets(&self, ids: &[String]) -> StoreResult<()> {
+        let _publishing = self.publishing.lock().await;
+        self.refresh_locked(ids).await
+    }
+
+    async fn refresh_locked(&self, ids: &[String]) -> StoreResult<()> {
+        let rows = self.store.assets_by_id(ids).await?;
+        let found: HashSet<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        let deleted: Vec<String> = ids
+            .iter()
+            .filter(|id| !found.contains(id.as_str()))
+            .cloned()
+            .collect();
+        self.apply_locked(rows, deleted);
+        Ok(())
+    }
+
+    /// Publishes rows just written (their values are the database's: the
+    /// caller wrote them in a transaction that has committed).
+    async fn publish(&self, rows: Vec<StoredAsset>, deletes: Vec<String>) {
+        let _publishing = self.publishing.lock().await;
+        self.apply_locked(rows, deletes);
+    }
+
+    /// Places rows among the current boundary layers and applies them to
+    /// the index, off the async workers: folding a large delta into the base
+    /// can take a moment on a big register. Call with `publishing` held.
+    fn apply_locked(&self, rows: Vec<StoredAsset>, deletes: Vec<String>) {
+        let areas = self.areas();
+        blocking(|| {
+            let upserts = rows.into_iter().map(|r| place(&areas, r)).collect();
+            self.assets.apply(upserts, deletes);
+        });
+    }
+
+    /// Applies changes other processes made to the database since the last
+    /// call. Returns how many assets were refreshed.
+    pub async fn catch_up(&self) -> StoreResult<usize> {
+        // Versions are only ever added, so a new count means a publication.
+        let cached: usize = self.schedules.load().values().map(Vec::len).sum();
+        if self.store.fee_schedule_count().await? != cached {
+            self.reload_schedules().await?;
+        }
+        if self.store.last_area_change().await? > self.seen_areas.load(Ordering::Acquire) {
+            self.reload_areas().await?;
+        }
+        let mut total = 0;
+        // The change log is read in chunks; keep going until it is drained.
+        loop {
+            let n = self.catch_up_chunk().await?;
+            if n == 0 {
+                return Ok(total);
+            }
+            total += n;
+        }
+    }
+
+    /// Applies one chunk of the change log; returns how many ids it held.
+    async fn catch_up_chunk(&self) -> StoreResult<usize> {
+        let _publishing = self.publishing.lock().await;
+        let since = self.seen.load(Ordering::Acquire);
+        let (ids, last) = self.store.changes_since(since).await?;
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        self.refresh_locked(&ids).await?;
+        self.seen.fetch_max(last, Ordering::AcqRel);
+        Ok(ids.len())
+    }
+}
+
+/// Runs CPU-heavy work on this worker thread, telling a multi-threaded
+/// runtime to move its other tasks elsewhere meanwhile.
+fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
+/// Makes an [`Asset`] with its placement among the boundary layers.
+fn place(areas: &AreaIndex, row: StoredAsset) -> Asset {
+    let placement = areas.place(&row.authority, &row.details);
+    Asset {
+        id: row.id,
+        authority: row.authority,
+        details: row.details,
+        placement,
+        occupancy: row.occupancy,
+    }
+}
