@@ -199,6 +199,12 @@ pub fn write_asset_feature(
     out.extend_from_slice(d.power_supply.as_str().as_bytes());
     out.extend_from_slice(br#"","capacity":"#);
     write_int(out, d.capacity);
+    // Occupancy, kept by applications: what is left to apply for, and
+    // whether another operator's equipment is already on it.
+    out.extend_from_slice(br#","free_capacity":"#);
+    write_int(out, asset.free_capacity());
+    out.extend_from_slice(br#","shared":"#);
+    out.extend_from_slice(if asset.is_shared() { b"true" } else { b"false" });
     out.extend_from_slice(br#","load_rating_kg":"#);
     opt_f64(out, d.load_rating_kg);
     out.extend_from_slice(br#","last_inspected":"#);

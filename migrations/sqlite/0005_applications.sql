@@ -113,7 +113,7 @@ CREATE TABLE agreements (
     start_on          TEXT NOT NULL,
     term_years        INTEGER NOT NULL,
     made_on           TEXT NOT NULL,
-    -- Set when it lapses or is terminated: charges due from then on stop.
+    -- Set when it lapses or is terminated: charges due after it stop.
     ended_on          TEXT,
     end_reason        TEXT
 );

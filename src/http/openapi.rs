@@ -288,6 +288,10 @@ pub struct AssetProperties {
     power_supply: String,
     /// Attachments the asset can take.
     capacity: u32,
+    /// Units not held by applications or installations.
+    free_capacity: u32,
+    /// Another operator's equipment is already on it.
+    shared: bool,
     load_rating_kg: Option<f64>,
     /// ISO 8601 date.
     last_inspected: Option<String>,

@@ -4,8 +4,8 @@
 //! An agreement's charges are written once, when it is made, site by site
 //! and year by year: the ledger then reads what was agreed, and never moves
 //! when a fee schedule, an asset's placement or the quote engine changes
-//! later. An agreement that ends keeps its rows; charges due from its end
-//! on are left out when read (`domain::ledger::falls_due`).
+//! later. An agreement that ends keeps its rows; charges due after the day
+//! it ended are left out when read (`domain::ledger::falls_due`).
 
 use sqlx::{Any, FromRow, Transaction};
 use time::Date;

@@ -17,8 +17,9 @@
 //!   so an agreement's rents add up to its quote's `years` to the penny;
 //! - **site fees** (one-off structural surveys and new-pole fees of the
 //!   quote) fall due with the first year's rent;
-//! - an agreement that ends (lapse, termination) stops charges that would
-//!   fall due on or after the day it ended;
+//! - an agreement that ends (lapse, termination) stops the charges that
+//!   would fall due after the day it ended (those due that day were due
+//!   while it was in force);
 //! - only rent pays into the subsidy fund.
 //!
 //! Every total is a sum of the charges' own amounts, and every breakdown
@@ -226,9 +227,9 @@ pub struct Charge {
 }
 
 /// Does a charge due on `due_on` fall due under an agreement that ended on
-/// `ended_on` (if it has)? Not on or after the day it ended.
+/// `ended_on` (if it has)? Up to and including the day it ended.
 pub fn falls_due(due_on: Date, ended_on: Option<Date>) -> bool {
-    ended_on.is_none_or(|end| due_on < end)
+    ended_on.is_none_or(|end| due_on <= end)
 }
 
 /// A site of an application, for sharing out its fee.
@@ -380,10 +381,8 @@ mod tests {
             date!(2027 - 04 - 01),
             Some(date!(2027 - 04 - 02))
         ));
-        assert!(!falls_due(
-            date!(2027 - 04 - 01),
-            Some(date!(2027 - 04 - 01))
-        ));
+        assert!(falls_due(date!(2027 - 04 - 01), Some(date!(2027 - 04 - 01))));
+        assert!(!falls_due(date!(2027 - 04 - 02), Some(date!(2027 - 04 - 01))));
     }
 
     fn kind_strategy() -> impl Strategy<Value = AssetKind> {

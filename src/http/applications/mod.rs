@@ -364,7 +364,7 @@ async fn install(
 }
 
 /// Ends an installed application's agreement: the equipment is recorded as
-/// removed today, the sites are released, and charges due from today on
+/// removed today, the sites are released, and charges due after today
 /// stop. Either side may record it; a reason is required.
 #[utoipa::path(post, path = "/v1/applications/{id}/termination", tag = "applications",
     params(("id" = String, Path, description = "Application id")),

@@ -97,7 +97,7 @@ pub struct AgreementView {
     pub term_years: u32,
     /// Day it was made.
     pub made_on: String,
-    /// Day it ended (lapse or termination); charges due from then on stop.
+    /// Day it ended (lapse or termination); charges due after it stop.
     pub ended_on: Option<String>,
     /// Why it ended.
     pub end_reason: Option<String>,
