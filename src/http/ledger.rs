@@ -52,7 +52,7 @@ pub struct LedgerParams {
 /// and operator that each sum to the totals. `format=csv` gives finance one
 /// row per charge (agreement, asset, ward, due date). Staff of that council
 /// and admin.
-#[utoipa::path(get, path = "/v1/authorities/{code}/ledger", tag = "ledger",
+#[utoipa::path(get, path = "/v1/authorities/{code}/ledger", operation_id = "authority_ledger", tag = "ledger",
     params(("code" = String, Path, description = "Authority code"), LedgerParams),
     responses((status = 200, description = "The year's ledger (or CSV with `format=csv`)", body = Ledger),
         (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
@@ -110,7 +110,7 @@ pub struct SubsidyParams {
 /// How much concession money has gone into the council's connectivity
 /// subsidy fund, by year and ward, counting rent fallen due up to today.
 /// Public: no token, and nothing about operators, sites or agreements.
-#[utoipa::path(get, path = "/v1/authorities/{code}/subsidy", tag = "ledger", security(()),
+#[utoipa::path(get, path = "/v1/authorities/{code}/subsidy", operation_id = "subsidy_summary", tag = "ledger", security(()),
     params(("code" = String, Path, description = "Authority code"), SubsidyParams),
     responses((status = 200, description = "The subsidy fund by year and ward", body = SubsidySummary),
         (status = 400, response = BadRequest), (status = 404, response = NotFound),
@@ -131,7 +131,7 @@ async fn subsidy(
 
 /// A council's application periods: days to decide (56 unless set) and
 /// days after approval to install (183 unless set). Public, like its fees.
-#[utoipa::path(get, path = "/v1/authorities/{code}/application-settings", tag = "ledger",
+#[utoipa::path(get, path = "/v1/authorities/{code}/application-settings", operation_id = "application_settings", tag = "ledger",
     security(()),
     params(("code" = String, Path, description = "Authority code")),
     responses((status = 200, description = "The periods", body = ApplicationSettings),
@@ -149,7 +149,7 @@ async fn settings(
 /// Sets a council's application periods (staff of that council, admin).
 /// The decision period applies to applications submitted from now on, the
 /// install-by period to approvals from now on.
-#[utoipa::path(put, path = "/v1/authorities/{code}/application-settings", tag = "ledger",
+#[utoipa::path(put, path = "/v1/authorities/{code}/application-settings", operation_id = "set_application_settings", tag = "ledger",
     params(("code" = String, Path, description = "Authority code")),
     request_body = ApplicationSettings,
     responses((status = 200, description = "The periods now", body = ApplicationSettings),

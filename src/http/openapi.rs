@@ -21,6 +21,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToResponse, ToSchema};
 
 use super::AppState;
+use super::applications::views::InstallationView;
 
 /// Media type of the document, as OGC API - Features asks.
 pub const OPENAPI_JSON: &str = "application/vnd.oai.openapi+json;version=3.0";
@@ -314,7 +315,7 @@ pub struct AssetProperties {
     currency: Option<String>,
     /// `GET /v1/assets/{id}` for staff of its council and admin: the
     /// equipment on it now.
-    attachments_in_use: Option<Vec<super::applications::views::InstallationView>>,
+    attachments_in_use: Option<Vec<InstallationView>>,
 }
 
 /// An asset as a client writes it (derived properties are ignored).

@@ -103,7 +103,7 @@ fn description(base: &str, id: &str) -> Value {
 }
 
 /// The applications collection (staff of a council and admin).
-#[utoipa::path(get, path = "/collections/applications", tag = "ogc",
+#[utoipa::path(get, path = "/collections/applications", operation_id = "describe_applications", tag = "ogc",
     responses((status = 200, description = "The collection", body = Object),
         (status = 401, response = crate::http::openapi::Unauthorized),
         (status = 404, description = "Not staff or admin", body = Problem, content_type = "application/problem+json")))]
@@ -116,7 +116,7 @@ async fn describe_applications(reader: Reader, headers: HeaderMap) -> ApiResult<
 }
 
 /// The installations collection (staff of a council and admin).
-#[utoipa::path(get, path = "/collections/installations", tag = "ogc",
+#[utoipa::path(get, path = "/collections/installations", operation_id = "describe_installations", tag = "ogc",
     responses((status = 200, description = "The collection", body = Object),
         (status = 401, response = crate::http::openapi::Unauthorized),
         (status = 404, description = "Not staff or admin", body = Problem, content_type = "application/problem+json")))]
@@ -320,7 +320,7 @@ fn collection_body(
 
 /// Applications as features: each a MultiPoint of its sites (staff see
 /// their council's, admin all).
-#[utoipa::path(get, path = "/collections/applications/items", tag = "ogc",
+#[utoipa::path(get, path = "/collections/applications/items", operation_id = "application_items", tag = "ogc",
     params(("limit" = Option<u32>, Query, description = "Page size (default 100, at most 1000)"),
         ("offset" = Option<u64>, Query, description = "Features to skip"),
         ("bbox" = Option<String>, Query, description = "minLon,minLat,maxLon,maxLat (CRS84)"),
@@ -395,7 +395,7 @@ async fn application_items(
 }
 
 /// One application as a feature.
-#[utoipa::path(get, path = "/collections/applications/items/{featureId}", tag = "ogc",
+#[utoipa::path(get, path = "/collections/applications/items/{featureId}", operation_id = "application_item", tag = "ogc",
     params(("featureId" = String, Path, description = "Application id")),
     responses((status = 200, description = "The application", body = Object, content_type = "application/geo+json"),
         (status = 401, response = crate::http::openapi::Unauthorized),
@@ -416,7 +416,7 @@ async fn application_item(
 
 /// Equipment in place as features at its assets (staff see their
 /// council's, admin all).
-#[utoipa::path(get, path = "/collections/installations/items", tag = "ogc",
+#[utoipa::path(get, path = "/collections/installations/items", operation_id = "installation_items", tag = "ogc",
     params(("limit" = Option<u32>, Query, description = "Page size (default 100, at most 1000)"),
         ("offset" = Option<u64>, Query, description = "Features to skip"),
         ("bbox" = Option<String>, Query, description = "minLon,minLat,maxLon,maxLat (CRS84)")),
@@ -483,7 +483,7 @@ async fn installation_items(
 }
 
 /// One installation as a feature.
-#[utoipa::path(get, path = "/collections/installations/items/{featureId}", tag = "ogc",
+#[utoipa::path(get, path = "/collections/installations/items/{featureId}", operation_id = "installation_item", tag = "ogc",
     params(("featureId" = String, Path, description = "Installation id")),
     responses((status = 200, description = "The installation", body = Object, content_type = "application/geo+json"),
         (status = 401, response = crate::http::openapi::Unauthorized),

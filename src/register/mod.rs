@@ -46,8 +46,8 @@ pub use applications::{
     ApplicationError, ApplicationFilter, ApplicationPage, ApplicationRecord, ApplicationResult,
 };
 pub use assets::UpsertSummary;
-pub use ledger::LEDGER_YEARS;
 pub use imports::{IMPORT_BATCH, ImportReport, ImportTarget, Rejection, import_rows};
+pub use ledger::LEDGER_YEARS;
 
 /// Database plus indexes and caches.
 pub struct Register {

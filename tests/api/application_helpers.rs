@@ -60,7 +60,10 @@ pub async fn scene(app: &TestApp, code: &str, with_operators: bool) -> Scene {
         .await;
     assert_eq!(s, 201, "{b}");
     let (acme, beta) = if with_operators {
-        (app.organisation("acme").await, app.organisation("beta").await)
+        (
+            app.organisation("acme").await,
+            app.organisation("beta").await,
+        )
     } else {
         (String::new(), String::new())
     };
@@ -74,21 +77,41 @@ pub async fn scene(app: &TestApp, code: &str, with_operators: bool) -> Scene {
 
 /// Adds a lamp post of `code` with `capacity` and optional properties.
 pub async fn lamp_post(app: &TestApp, staff: &str, code: &str, r: &str, capacity: u32) -> String {
-    asset(app, staff, code, r, json!({"kind": "lamp_post", "capacity": capacity})).await
+    asset(
+        app,
+        staff,
+        code,
+        r,
+        json!({"kind": "lamp_post", "capacity": capacity}),
+    )
+    .await
 }
 
 /// Adds an asset with the given properties (plus `ref`) at a point derived
 /// from its ref.
-pub async fn asset(app: &TestApp, staff: &str, code: &str, r: &str, mut props: Value) -> String {
-    props["ref"] = json!(r);
+pub async fn asset(app: &TestApp, staff: &str, code: &str, r: &str, props: Value) -> String {
     let n: f64 = r.bytes().map(f64::from).sum::<f64>() / 10_000.0;
+    asset_at(app, staff, code, r, -2.35 + n, props).await
+}
+
+/// Adds an asset with the given properties (plus `ref`) at longitude `lon`
+/// (latitude 53.39).
+pub async fn asset_at(
+    app: &TestApp,
+    staff: &str,
+    code: &str,
+    r: &str,
+    lon: f64,
+    mut props: Value,
+) -> String {
+    props["ref"] = json!(r);
     let (s, b) = app
         .json(
             Method::POST,
             &format!("/v1/authorities/{code}/assets"),
             Some(staff),
             &json!({"type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [-2.35 + n, 53.39]},
+                "geometry": {"type": "Point", "coordinates": [lon, 53.39]},
                 "properties": props}),
         )
         .await;
@@ -119,7 +142,8 @@ pub async fn submit(app: &TestApp, token: &str, body: &Value) -> (u16, Value) {
 
 /// `GET /v1/applications/{id}`.
 pub async fn fetch(app: &TestApp, token: &str, id: &str) -> (u16, Value) {
-    app.get(&format!("/v1/applications/{id}"), Some(token)).await
+    app.get(&format!("/v1/applications/{id}"), Some(token))
+        .await
 }
 
 /// `GET /v1/applications?...`.
@@ -276,7 +300,9 @@ pub async fn set_settings(
 pub async fn free_capacity(app: &TestApp, id: &str) -> i64 {
     let (s, b) = app.get(&format!("/v1/assets/{id}"), Some(ADMIN)).await;
     assert_eq!(s, 200, "{b}");
-    b["properties"]["free_capacity"].as_i64().expect("free_capacity")
+    b["properties"]["free_capacity"]
+        .as_i64()
+        .expect("free_capacity")
 }
 
 async fn post_empty(app: &TestApp, token: &str, path: &str) -> (u16, Value) {
@@ -306,7 +332,9 @@ pub fn pdf() -> Vec<u8> {
 /// A 1×1 PNG.
 pub fn png() -> Vec<u8> {
     let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
-    b.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0, 0x90, 0x77, 0x53, 0xDE]);
+    b.extend_from_slice(&[
+        0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0, 0x90, 0x77, 0x53, 0xDE,
+    ]);
     b.extend_from_slice(b"\0\0\0\0IEND\xaeB`\x82");
     b
 }

@@ -3,7 +3,11 @@
 //! is set).
 
 mod access;
+mod application_helpers;
+mod applications;
+mod attachments;
 mod bng;
+mod capacity;
 mod consistency;
 mod cql2;
 mod errors;
@@ -11,6 +15,7 @@ mod fees;
 mod geojson_valid;
 mod geometry;
 mod helpers;
+mod ledger;
 mod ogc;
 mod openapi;
 mod register;

@@ -11,7 +11,7 @@ use crate::helpers::{ADMIN, Db, content_type, spawn_app};
 
 /// Every operation of the HTTP API, written out by hand from the README's
 /// API table (independent of the annotations the document is built from).
-const OPERATIONS: [(&str, &str); 33] = [
+const OPERATIONS: [(&str, &str); 56] = [
     ("get", "/"),
     ("get", "/conformance"),
     ("get", "/api"),
@@ -48,6 +48,29 @@ const OPERATIONS: [(&str, &str); 33] = [
         "get",
         "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
     ),
+    ("post", "/v1/applications"),
+    ("get", "/v1/applications"),
+    ("get", "/v1/applications/{id}"),
+    ("post", "/v1/applications/{id}/review"),
+    ("post", "/v1/applications/{id}/decision"),
+    ("post", "/v1/applications/{id}/response"),
+    ("post", "/v1/applications/{id}/withdraw"),
+    ("post", "/v1/applications/{id}/installation"),
+    ("post", "/v1/applications/{id}/termination"),
+    ("get", "/v1/applications/{id}/events"),
+    ("post", "/v1/applications/{id}/attachments"),
+    ("get", "/v1/applications/{id}/attachments"),
+    ("get", "/v1/applications/{id}/attachments/{document}"),
+    ("get", "/v1/authorities/{code}/ledger"),
+    ("get", "/v1/authorities/{code}/subsidy"),
+    ("get", "/v1/authorities/{code}/application-settings"),
+    ("put", "/v1/authorities/{code}/application-settings"),
+    ("get", "/collections/applications"),
+    ("get", "/collections/applications/items"),
+    ("get", "/collections/applications/items/{featureId}"),
+    ("get", "/collections/installations"),
+    ("get", "/collections/installations/items"),
+    ("get", "/collections/installations/items/{featureId}"),
 ];
 
 fn documented(doc: &Value) -> BTreeSet<(String, String)> {

@@ -381,8 +381,14 @@ mod tests {
             date!(2027 - 04 - 01),
             Some(date!(2027 - 04 - 02))
         ));
-        assert!(falls_due(date!(2027 - 04 - 01), Some(date!(2027 - 04 - 01))));
-        assert!(!falls_due(date!(2027 - 04 - 02), Some(date!(2027 - 04 - 01))));
+        assert!(falls_due(
+            date!(2027 - 04 - 01),
+            Some(date!(2027 - 04 - 01))
+        ));
+        assert!(!falls_due(
+            date!(2027 - 04 - 02),
+            Some(date!(2027 - 04 - 01))
+        ));
     }
 
     fn kind_strategy() -> impl Strategy<Value = AssetKind> {

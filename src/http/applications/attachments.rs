@@ -63,7 +63,7 @@ async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> ApiResul
 /// Send the file as the body with its `Content-Type` (`application/pdf`,
 /// `image/png` or `image/jpeg`); a body whose bytes are not that type is
 /// refused (415), whatever it is labelled.
-#[utoipa::path(post, path = "/v1/applications/{id}/attachments", tag = "applications",
+#[utoipa::path(post, path = "/v1/applications/{id}/attachments", operation_id = "upload_attachment", tag = "applications",
     params(("id" = String, Path, description = "Application id"), UploadParams),
     request_body(content = Vec<u8>, description = "The document", content_type = "application/pdf"),
     responses((status = 201, description = "Stored; `Location` names it", body = AttachmentView),
@@ -125,7 +125,7 @@ async fn upload(
 }
 
 /// The documents of an application.
-#[utoipa::path(get, path = "/v1/applications/{id}/attachments", tag = "applications",
+#[utoipa::path(get, path = "/v1/applications/{id}/attachments", operation_id = "list_attachments", tag = "applications",
     params(("id" = String, Path, description = "Application id")),
     responses((status = 200, description = "The documents, oldest first", body = AttachmentList),
         (status = 401, response = Unauthorized), (status = 404, response = NotFound)))]
@@ -142,7 +142,7 @@ async fn list(
 }
 
 /// Downloads a document, as the type its bytes were judged to be.
-#[utoipa::path(get, path = "/v1/applications/{id}/attachments/{document}", tag = "applications",
+#[utoipa::path(get, path = "/v1/applications/{id}/attachments/{document}", operation_id = "download_attachment", tag = "applications",
     params(("id" = String, Path, description = "Application id"),
         ("document" = String, Path, description = "Document id")),
     responses((status = 200, description = "The document", body = Vec<u8>, content_type = "application/pdf"),

@@ -109,7 +109,7 @@ fn answer(status: StatusCode, view: ApplicationView) -> Response {
 
 /// Applies for sites (operator tokens). Every site is held at once, or none
 /// is: 409 names each asset without free capacity.
-#[utoipa::path(post, path = "/v1/applications", tag = "applications",
+#[utoipa::path(post, path = "/v1/applications", operation_id = "submit_application", tag = "applications",
     request_body = ApplicationRequest,
     responses(
         (status = 201, description = "Submitted; the sites are held; `Location` names it", body = ApplicationView),
@@ -152,7 +152,7 @@ pub struct ListParams {
 
 /// The applications the caller may see (an operator its organisation's,
 /// staff their council's, admin all), oldest first.
-#[utoipa::path(get, path = "/v1/applications", tag = "applications", params(ListParams),
+#[utoipa::path(get, path = "/v1/applications", operation_id = "list_applications", tag = "applications", params(ListParams),
     responses((status = 200, description = "A page of applications", body = ApplicationList),
         (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
         (status = 422, response = Unprocessable)))]
@@ -223,7 +223,7 @@ async fn list(
 }
 
 /// One application with its agreement and installations.
-#[utoipa::path(get, path = "/v1/applications/{id}", tag = "applications",
+#[utoipa::path(get, path = "/v1/applications/{id}", operation_id = "get_application", tag = "applications",
     params(("id" = String, Path, description = "Application id")),
     responses((status = 200, description = "The application", body = ApplicationView),
         (status = 401, response = Unauthorized), (status = 404, response = NotFound)))]
@@ -259,7 +259,7 @@ async fn act(
 
 /// Staff of the authority take a submitted application up for review
 /// (`submitted` → `under_review`). No body.
-#[utoipa::path(post, path = "/v1/applications/{id}/review", tag = "applications",
+#[utoipa::path(post, path = "/v1/applications/{id}/review", operation_id = "review_application", tag = "applications",
     params(("id" = String, Path, description = "Application id")),
     responses((status = 200, description = "Under review", body = ApplicationView),
         (status = 401, response = Unauthorized), (status = 403, response = Forbidden),
@@ -277,7 +277,7 @@ async fn review(
 /// agreement), `reject` (releases the sites) or `request_info` (stops the
 /// clock until the operator responds). A reason is required to reject or
 /// ask.
-#[utoipa::path(post, path = "/v1/applications/{id}/decision", tag = "applications",
+#[utoipa::path(post, path = "/v1/applications/{id}/decision", operation_id = "decide_application", tag = "applications",
     params(("id" = String, Path, description = "Application id")),
     request_body = DecisionRequest,
     responses((status = 200, description = "Decided", body = ApplicationView),
@@ -296,7 +296,7 @@ async fn decide(
 }
 
 /// The operator answers a request for information; the clock restarts.
-#[utoipa::path(post, path = "/v1/applications/{id}/response", tag = "applications",
+#[utoipa::path(post, path = "/v1/applications/{id}/response", operation_id = "respond_to_application", tag = "applications",
     params(("id" = String, Path, description = "Application id")),
     request_body = ResponseRequest,
     responses((status = 200, description = "Back under review", body = ApplicationView),
@@ -316,7 +316,7 @@ async fn respond(
 
 /// The operator withdraws an application before its decision; the sites
 /// are released. The body (`{"reason"}`) may be left out.
-#[utoipa::path(post, path = "/v1/applications/{id}/withdraw", tag = "applications",
+#[utoipa::path(post, path = "/v1/applications/{id}/withdraw", operation_id = "withdraw_application", tag = "applications",
     params(("id" = String, Path, description = "Application id")),
     request_body(content = ReasonRequest, description = "Optional"),
     responses((status = 200, description = "Withdrawn", body = ApplicationView),
@@ -338,7 +338,7 @@ async fn withdraw(
 /// technology, equipment per site, the day and a 24-hour contact. The
 /// applying operator records it; staff of the authority may record it for
 /// them (after a site inspection, say).
-#[utoipa::path(post, path = "/v1/applications/{id}/installation", tag = "applications",
+#[utoipa::path(post, path = "/v1/applications/{id}/installation", operation_id = "record_installation", tag = "applications",
     params(("id" = String, Path, description = "Application id")),
     request_body = InstallationRequest,
     responses((status = 200, description = "Installed", body = ApplicationView),
@@ -366,7 +366,7 @@ async fn install(
 /// Ends an installed application's agreement: the equipment is recorded as
 /// removed today, the sites are released, and charges due after today
 /// stop. Either side may record it; a reason is required.
-#[utoipa::path(post, path = "/v1/applications/{id}/termination", tag = "applications",
+#[utoipa::path(post, path = "/v1/applications/{id}/termination", operation_id = "terminate_application", tag = "applications",
     params(("id" = String, Path, description = "Application id")),
     request_body = ReasonRequest,
     responses((status = 200, description = "Terminated", body = ApplicationView),
@@ -386,7 +386,7 @@ async fn terminate(
 
 /// The audit trail: every state change, decision, document and
 /// installation, who made it and when. Append-only.
-#[utoipa::path(get, path = "/v1/applications/{id}/events", tag = "applications",
+#[utoipa::path(get, path = "/v1/applications/{id}/events", operation_id = "application_events", tag = "applications",
     params(("id" = String, Path, description = "Application id")),
     responses((status = 200, description = "The events, oldest first", body = EventList),
         (status = 401, response = Unauthorized), (status = 404, response = NotFound)))]
