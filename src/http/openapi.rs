@@ -214,6 +214,10 @@ pub struct Problem {
     detail: String,
     /// For validation errors: each offending field.
     errors: Option<Vec<InvalidField>>,
+    /// For a refused state change (409): the status the application is in.
+    current_status: Option<String>,
+    /// For a refused application (409): every asset without free capacity.
+    assets: Option<Vec<String>>,
 }
 
 /// One invalid field of a request.

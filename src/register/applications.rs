@@ -334,7 +334,7 @@ impl Register {
             Permission::Hidden => return Err(not_found(id)),
             Permission::Forbidden => {
                 return Err(ApplicationError::Forbidden(format!(
-                    "a {} token may not {action} this application",
+                    "this {} token may not {action} this application",
                     principal.role()
                 )));
             }

@@ -15,6 +15,7 @@ use super::super::auth::Caller;
 use super::super::openapi::{BadRequest, Forbidden, NotFound, Unauthorized, Unprocessable};
 use super::super::{ApiError, ApiResult, AppState, Query};
 use super::views::{AttachmentList, AttachmentView};
+use crate::domain::attachment::DocumentType;
 
 /// Routes of this module.
 pub fn router() -> Router<AppState> {
@@ -88,6 +89,12 @@ async fn upload(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
+    // A type never taken is refused before the body is read.
+    if DocumentType::from_media_type(&declared).is_none() {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "{declared:?} is not taken: send application/pdf, image/png or image/jpeg"
+        )));
+    }
     let content = read_limited(&headers, body, state.settings.max_attachment_bytes).await?;
     let info = state
         .register
