@@ -214,7 +214,7 @@ async fn list(
 }
 
 /// One asset. Staff of its council (and admin) also see
-/// `attachments_in_use`: the equipment on it now, whose it is, and the
+/// `attachments_in_use` when equipment is on it: whose it is, and the
 /// 24-hour contact for crews.
 #[utoipa::path(get, path = "/v1/assets/{id}", tag = "assets",
     params(("id" = String, Path, description = "Asset id")),
@@ -235,7 +235,9 @@ async fn fetch(
         .0
         .as_ref()
         .is_some_and(|p| p.can_manage_authority(&l.asset.authority));
-    let in_use = if staff {
+    // Only when something is installed, so the feature is otherwise the
+    // same one every page serves.
+    let in_use = if staff && l.asset.occupancy.installed > 0 {
         let installed = state.register.installations_on(&id).await?;
         let views: Vec<_> = installed
             .iter()
@@ -447,6 +449,13 @@ struct AssetProperties {
     _in_conservation_area: Option<serde_json::Value>,
     #[serde(rename = "distance_m")]
     _distance_m: Option<serde_json::Value>,
+    // Occupancy is kept by applications, never written here.
+    #[serde(rename = "free_capacity")]
+    _free_capacity: Option<serde_json::Value>,
+    #[serde(rename = "shared")]
+    _shared: Option<serde_json::Value>,
+    #[serde(rename = "attachments_in_use")]
+    _attachments_in_use: Option<serde_json::Value>,
 }
 
 impl AssetWrite {

@@ -317,8 +317,8 @@ pub struct AssetProperties {
     annual_fee: Option<String>,
     /// Nearest and search only: ISO 4217 currency of `annual_fee`.
     currency: Option<String>,
-    /// `GET /v1/assets/{id}` for staff of its council and admin: the
-    /// equipment on it now.
+    /// `GET /v1/assets/{id}` for staff of its council and admin, when
+    /// equipment is on it: what, whose, and the 24-hour contact.
     attachments_in_use: Option<Vec<InstallationView>>,
 }
 

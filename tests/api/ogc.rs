@@ -242,12 +242,28 @@ async fn landing_conformance_and_collections() {
 
     let (s, _, b) = get(&app, "/collections").await;
     assert_eq!(s, 200, "{b}");
-    let list = b["collections"].as_array().unwrap();
-    let names: Vec<&str> = list.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    let all = b["collections"].as_array().unwrap();
+    let names: Vec<&str> = all.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    // The admin also sees councils' private applications and installations
+    // (tests/api/applications.rs checks who else does).
     assert_eq!(
         names,
-        ["assets", "wards", "fee-zones", "conservation-areas"]
+        [
+            "assets",
+            "wards",
+            "fee-zones",
+            "conservation-areas",
+            "applications",
+            "installations"
+        ]
     );
+    for c in &all[4..] {
+        assert_eq!(c["crs"], json!([CRS84]));
+        let (s, _, one) = get(&app, &format!("/collections/{}", c["id"].as_str().unwrap())).await;
+        assert_eq!(s, 200);
+        assert_eq!(&one, c);
+    }
+    let list = &all[..4];
     for c in list {
         assert_eq!(c["storageCrs"], CRS84);
         assert_eq!(c["crs"], json!([CRS84, EPSG_4326, EPSG_27700]));
