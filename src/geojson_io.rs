@@ -421,6 +421,7 @@ mod tests {
             },
             placement: Placement::default(),
             occupancy: Default::default(),
+            revision: 1,
         }
     }
 

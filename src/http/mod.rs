@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod assets;
 pub mod auth;
+pub mod conditional;
 pub mod error;
 pub mod fees;
 pub mod imports;
