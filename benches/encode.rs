@@ -61,6 +61,7 @@ fn page() -> Vec<Asset> {
                     in_conservation_area: false,
                 },
                 occupancy: Default::default(),
+                revision: 1,
                 id,
             }
         })

@@ -76,6 +76,7 @@ fn asset(id: String, lon: f64, lat: f64, kind: AssetKind) -> Asset {
         },
         placement: Placement::default(),
         occupancy: Default::default(),
+        revision: 1,
         id,
     }
 }

@@ -52,6 +52,7 @@ fn trafford() -> (Arc<AreaIndex>, AssetIndex) {
             authority: "trafford".into(),
             placement: areas.place("trafford", &details),
             occupancy: Default::default(),
+            revision: 1,
             details,
         })
         .collect();

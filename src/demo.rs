@@ -76,7 +76,9 @@ pub async fn load(store: &Store) -> anyhow::Result<()> {
     }
     let schedule: crate::domain::fees::FeeSchedule = serde_json::from_str(FEE_SCHEDULE)?;
     crate::domain::fees::validate(&schedule).map_err(anyhow::Error::msg)?;
-    store.publish_fee_schedule(AUTHORITY, &schedule).await?;
+    store
+        .publish_fee_schedule(AUTHORITY, &schedule, None)
+        .await?;
     let rows = import::parse_geojson(ASSETS, &Mapping::default())?;
     let report = import_rows(ImportTarget::Store(store), AUTHORITY, rows, &|_| {}).await?;
     eprintln!(

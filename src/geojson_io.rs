@@ -427,6 +427,7 @@ mod tests {
             },
             placement: Placement::default(),
             occupancy: Default::default(),
+            revision: 1,
         }
     }
 

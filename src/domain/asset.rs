@@ -205,6 +205,9 @@ pub struct Asset {
     pub placement: Placement,
     /// How much of its capacity is taken, kept by the concession workflow.
     pub occupancy: Occupancy,
+    /// The stored row's revision: 1 when added, +1 on every edit of the
+    /// council's fields. Served as the ETag, checked by `If-Match`.
+    pub revision: i64,
 }
 
 /// How much of an asset's capacity is taken. Kept in the database by the

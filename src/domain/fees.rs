@@ -1818,6 +1818,7 @@ mod tests {
                 in_conservation_area: false,
             },
             occupancy: Default::default(),
+            revision: 1,
         };
         let s = QuoteSite::from_asset(&asset, true);
         assert_eq!(

@@ -5,13 +5,14 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use geo::{Coord, Point, Rect};
 use serde::Deserialize;
 
 use super::auth::{Caller, Reader};
+use super::conditional::{etag, if_match};
 use super::openapi::{BadRequest, Forbidden, NotFound, Unauthorized, Unprocessable};
 use super::{ApiError, ApiResult, AppState, Encoded, Json, Query};
 use crate::domain::asset::{
@@ -219,13 +220,14 @@ async fn list(
 #[utoipa::path(get, path = "/v1/assets/{id}", tag = "assets",
     params(("id" = String, Path, description = "Asset id")),
     responses(
-        (status = 200, description = "The asset", body = AssetFeature, content_type = "application/geo+json"),
+        (status = 200, description = "The asset; `ETag` is its revision, for `If-Match` on PUT and PATCH", body = AssetFeature, content_type = "application/geo+json",
+            headers(("ETag" = String, description = "The asset's revision, quoted"))),
         (status = 401, response = Unauthorized), (status = 404, response = NotFound)))]
 async fn fetch(
     State(state): State<AppState>,
     reader: Reader,
     Path(id): Path<String>,
-) -> ApiResult<Encoded> {
+) -> ApiResult<Response> {
     let snap = state.register.assets().snapshot();
     let l = snap
         .get(&id)
@@ -254,7 +256,9 @@ async fn fetch(
             out.extend_from_slice(json);
         }
     });
-    Ok(Encoded::geojson(out))
+    let mut r = Encoded::geojson(out).into_response();
+    r.headers_mut().insert(header::ETAG, etag(l.asset.revision));
+    Ok(r)
 }
 
 #[derive(Deserialize)]
@@ -499,23 +503,22 @@ fn feature_from_value(v: serde_json::Value) -> ApiResult<AssetDetails> {
     f.into_details()
 }
 
-fn written(state: &AppState, id: &str, status: StatusCode) -> ApiResult<Response> {
-    let snap = state.register.assets().snapshot();
-    let l = snap
-        .get(id)
-        .ok_or_else(|| ApiError::Internal(format!("asset {id} missing after write")))?;
+/// The answer to a write: the asset as stored, its `ETag` and `Location`.
+fn written(asset: crate::domain::asset::Asset, status: StatusCode) -> Response {
+    let (id, revision) = (asset.id.clone(), asset.revision);
     let mut out = Vec::with_capacity(512);
-    write_located(&mut out, l, |_| {});
+    write_located(&mut out, &Located::new(asset), |_| {});
     let mut r = Encoded {
         status,
         content_type: "application/geo+json",
         body: out.into(),
     }
     .into_response();
+    r.headers_mut().insert(header::ETAG, etag(revision));
     if let Ok(loc) = format!("/v1/assets/{id}").parse() {
         r.headers_mut().insert(header::LOCATION, loc);
     }
-    Ok(r)
+    r
 }
 
 /// Adds one asset to an authority's register.
@@ -547,7 +550,7 @@ async fn create(
         }
         other => other?,
     };
-    written(&state, &asset.id, StatusCode::CREATED)
+    Ok(written(asset, StatusCode::CREATED))
 }
 
 /// The authority that owns `id`, checking the caller may change it. A
@@ -564,63 +567,88 @@ fn owned(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Arc<Located>>
 
 /// Replaces an asset's fields (its `ref` cannot change).
 #[utoipa::path(put, path = "/v1/assets/{id}", tag = "assets",
-    params(("id" = String, Path, description = "Asset id")),
+    params(("id" = String, Path, description = "Asset id"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` read with the asset: the write is refused with 412 if the asset changed since")),
     request_body(content = AssetInput, content_type = "application/geo+json"),
     responses(
-        (status = 200, description = "The asset as stored", body = AssetFeature, content_type = "application/geo+json"),
+        (status = 200, description = "The asset as stored, with its new `ETag`", body = AssetFeature, content_type = "application/geo+json"),
+        (status = 412, description = "`If-Match` names an older revision", body = Problem, content_type = "application/problem+json"),
         (status = 400, response = BadRequest), (status = 401, response = Unauthorized), (status = 403, response = Forbidden), (status = 404, response = NotFound), (status = 422, response = Unprocessable)))]
 async fn replace(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    headers: HeaderMap,
     Json(body): Json<serde_json::Value>,
 ) -> ApiResult<Response> {
-    let current = owned(&state, &caller, &id)?;
+    owned(&state, &caller, &id)?;
     let details = feature_from_value(body)?;
-    same_ref(&current, &details)?;
-    state
+    let asset = state
         .register
-        .update(&current.asset.authority, &id, details)
+        .modify(&id, if_match(&headers)?, |stored| {
+            same_ref(&stored.details, &details)?;
+            Ok::<_, ApiError>(details)
+        })
         .await?;
-    written(&state, &id, StatusCode::OK)
+    Ok(written(asset, StatusCode::OK))
 }
 
 /// RFC 7396 JSON merge patch of a Feature: `properties` members replace
 /// (or, when null, clear) the current ones; a `geometry` replaces it.
 #[utoipa::path(patch, path = "/v1/assets/{id}", tag = "assets",
-    params(("id" = String, Path, description = "Asset id")),
+    params(("id" = String, Path, description = "Asset id"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` read with the asset: the write is refused with 412 if the asset changed since")),
     request_body(content = Object, content_type = "application/merge-patch+json", description = "A partial feature: `properties` and/or `geometry`"),
     responses(
-        (status = 200, description = "The asset as stored", body = AssetFeature, content_type = "application/geo+json"),
+        (status = 200, description = "The asset as stored, with its new `ETag`", body = AssetFeature, content_type = "application/geo+json"),
+        (status = 412, description = "`If-Match` names an older revision", body = Problem, content_type = "application/problem+json"),
         (status = 400, response = BadRequest), (status = 401, response = Unauthorized), (status = 403, response = Forbidden), (status = 404, response = NotFound), (status = 422, response = Unprocessable)))]
 async fn patch(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    headers: HeaderMap,
     Json(body): Json<serde_json::Value>,
 ) -> ApiResult<Response> {
-    let current = owned(&state, &caller, &id)?;
+    owned(&state, &caller, &id)?;
     if !body.is_object() {
         return Err(ApiError::invalid("body", "a merge patch is a JSON object"));
     }
-    let mut out = Vec::new();
-    write_asset_feature(&mut out, &current.asset, &|c| c, |_| {});
-    let mut feature: serde_json::Value =
-        serde_json::from_slice(&out).map_err(|e| ApiError::Internal(e.to_string()))?;
-    merge_patch(&mut feature, &body);
-    let details = feature_from_value(feature)?;
-    same_ref(&current, &details)?;
-    state
+    // Applied to the row as stored now, inside the write's transaction, so
+    // concurrent patches each keep the others' changes.
+    let asset = state
         .register
-        .update(&current.asset.authority, &id, details)
+        .modify(&id, if_match(&headers)?, |stored| {
+            let mut feature = stored_feature(stored)?;
+            merge_patch(&mut feature, &body);
+            let details = feature_from_value(feature)?;
+            same_ref(&stored.details, &details)?;
+            Ok::<_, ApiError>(details)
+        })
         .await?;
-    written(&state, &id, StatusCode::OK)
+    Ok(written(asset, StatusCode::OK))
+}
+
+/// A stored asset as the Feature a client would have read (derived fields
+/// left out: writes ignore them).
+fn stored_feature(stored: &crate::store::StoredAsset) -> ApiResult<serde_json::Value> {
+    let asset = crate::domain::asset::Asset {
+        id: stored.id.clone(),
+        authority: stored.authority.clone(),
+        details: stored.details.clone(),
+        placement: Default::default(),
+        occupancy: stored.occupancy,
+        revision: stored.revision,
+    };
+    let mut out = Vec::new();
+    write_asset_feature(&mut out, &asset, &|c| c, |_| {});
+    serde_json::from_slice(&out).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 /// Refuses a change of ref: the ref is the council's asset number, which
 /// imports match on and the id is derived from.
-fn same_ref(current: &Located, details: &AssetDetails) -> ApiResult<()> {
-    if current.asset.details.asset_ref == details.asset_ref {
+fn same_ref(current: &AssetDetails, details: &AssetDetails) -> ApiResult<()> {
+    if current.asset_ref == details.asset_ref {
         Ok(())
     } else {
         Err(ApiError::invalid(

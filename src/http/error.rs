@@ -40,6 +40,9 @@ pub enum ApiError {
     /// parse `detail`.
     #[error("{0}")]
     ConflictWith(String, serde_json::Map<String, serde_json::Value>),
+    /// 412: an `If-Match` precondition failed (the resource changed).
+    #[error("{0}")]
+    PreconditionFailed(String),
     /// 413: body over the limit.
     #[error("request body is too large (limit {0} bytes)")]
     PayloadTooLarge(usize),
@@ -71,6 +74,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) | ApiError::ConflictWith(..) => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -90,6 +94,10 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Conflict(what) => ApiError::Conflict(format!("{what} already exists")),
             StoreError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            StoreError::Stale { current } => ApiError::PreconditionFailed(format!(
+                "the resource has changed since it was read: it is now at \"{current}\"; \
+                 read it again and reapply the change"
+            )),
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -7,13 +7,14 @@ use std::collections::BTreeMap;
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::Caller;
+use super::conditional::{etag, if_match};
 use super::openapi::{BadRequest, Forbidden, NotFound, Unauthorized, Unprocessable};
 use super::{ApiError, ApiResult, AppState, Json};
 use crate::domain::asset::InvalidField;
@@ -57,7 +58,8 @@ async fn known_authority(state: &AppState, code: &str) -> ApiResult<()> {
 /// the first one published. Public: councils publish their terms.
 #[utoipa::path(get, path = "/v1/authorities/{code}/fee-schedule", tag = "fees", security(()),
     params(("code" = String, Path, description = "Authority code")),
-    responses((status = 200, description = "The fee schedule with `authority`, `version` and `published_at` (see docs/fees.md)", body = Object),
+    responses((status = 200, description = "The fee schedule with `authority`, `version` and `published_at` (see docs/fees.md); `ETag` names the newest version, for `If-Match` when publishing", body = Object,
+            headers(("ETag" = String, description = "The newest version number, quoted"))),
         (status = 404, response = NotFound)))]
 async fn current(
     State(state): State<AppState>,
@@ -70,7 +72,13 @@ async fn current(
             "authority {code:?} has not published a fee schedule"
         ))
     })?;
-    Ok(axum::Json(published_json(chosen)?))
+    Ok((latest_etag(&history), axum::Json(published_json(chosen)?)))
+}
+
+/// `ETag` of an authority's schedule: its newest version number.
+fn latest_etag(history: &[PublishedSchedule]) -> [(header::HeaderName, header::HeaderValue); 1] {
+    let latest = history.iter().map(|p| p.version).max().unwrap_or(0);
+    [(header::ETAG, etag(latest))]
 }
 
 /// Every published version, oldest first.
@@ -88,17 +96,20 @@ async fn history(
         .iter()
         .map(published_json)
         .collect::<ApiResult<Vec<_>>>()?;
-    Ok(axum::Json(
-        json!({ "authority": code, "versions": versions }),
+    Ok((
+        latest_etag(&history),
+        axum::Json(json!({ "authority": code, "versions": versions })),
     ))
 }
 
 /// Publishes a new version of an authority's fee schedule (staff of that
 /// authority, or admin). Earlier versions stay for quotes dated before it.
 #[utoipa::path(put, path = "/v1/authorities/{code}/fee-schedule", tag = "fees",
-    params(("code" = String, Path, description = "Authority code")),
+    params(("code" = String, Path, description = "Authority code"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` read with the schedule: refused with 412 if a version was published since")),
     request_body(content = Object, description = "A fee schedule document (docs/fees.md; examples in data/fees/)"),
     responses((status = 201, description = "The published version", body = Object),
+        (status = 412, description = "`If-Match` names an older version", body = Problem, content_type = "application/problem+json"),
         (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden), (status = 404, response = NotFound),
         (status = 422, response = Unprocessable)))]
@@ -106,6 +117,7 @@ async fn publish(
     State(state): State<AppState>,
     caller: Caller,
     Path(code): Path<String>,
+    headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> ApiResult<impl IntoResponse> {
     caller.require_authority(&code)?;
@@ -113,8 +125,15 @@ async fn publish(
     let schedule: FeeSchedule =
         serde_json::from_value(body).map_err(|e| ApiError::invalid("body", e.to_string()))?;
     fees::validate(&schedule)?;
-    let published = state.register.publish_schedule(&code, &schedule).await?;
-    Ok((StatusCode::CREATED, axum::Json(published_json(&published)?)))
+    let published = state
+        .register
+        .publish_schedule(&code, &schedule, if_match(&headers)?)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        [(header::ETAG, etag(published.version))],
+        axum::Json(published_json(&published)?),
+    ))
 }
 
 #[derive(Deserialize)]

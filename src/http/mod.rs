@@ -7,6 +7,7 @@ pub mod admin;
 pub mod applications;
 pub mod assets;
 pub mod auth;
+pub mod conditional;
 pub mod error;
 pub mod fees;
 pub mod imports;

@@ -29,6 +29,7 @@ fn asset(id: &str, geometry: Geometry<f64>, kind: AssetKind) -> Asset {
         },
         placement: Placement::default(),
         occupancy: Default::default(),
+        revision: 1,
     }
 }
 

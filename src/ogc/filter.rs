@@ -1423,6 +1423,7 @@ mod tests {
                 in_conservation_area: true,
             },
             occupancy: Default::default(),
+            revision: 1,
         }
     }
 

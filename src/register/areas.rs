@@ -27,7 +27,7 @@ impl Register {
     /// snapshot current at that moment, so an edit published meanwhile is
     /// neither lost nor placed among the old boundaries.
     pub(super) async fn reload_areas(&self) -> StoreResult<()> {
-        let seq = self.store.last_area_change().await?;
+        let seen = self.store.area_change_count().await?;
         let areas = AreaIndex::build(self.store.all_areas().await?);
         let _publishing = self.publishing.lock().await;
         let snapshot = self.assets.snapshot();
@@ -48,7 +48,7 @@ impl Register {
         });
         self.areas.store(Arc::new(areas));
         blocking(|| self.assets.apply(moved, Vec::new()));
-        self.seen_areas.fetch_max(seq, Ordering::AcqRel);
+        self.seen_areas.store(seen, Ordering::Release);
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 
 use super::Register;
 use crate::domain::asset::{Asset, AssetDetails};
-use crate::store::{StoreResult, StoredAsset, UpsertOutcome};
+use crate::store::{StoreError, StoreResult, StoredAsset, UpsertOutcome};
 
 /// What a batch upsert did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -43,21 +43,25 @@ impl Register {
                 authority: authority.to_string(),
                 details,
                 occupancy: w.occupancy,
+                revision: w.revision,
             });
         }
         self.publish(stored, Vec::new()).await;
         Ok(summary)
     }
 
-    /// Replaces one asset's details.
-    pub async fn update(
+    /// Edits one asset in a database transaction: `edit` turns the row as
+    /// stored now into its new details (see [`crate::store::Store::modify_asset`];
+    /// `expect_revision` makes the write conditional). Returns the asset as
+    /// the index now holds it.
+    pub async fn modify<E: From<StoreError>>(
         &self,
-        authority: &str,
         id: &str,
-        details: AssetDetails,
-    ) -> StoreResult<Asset> {
-        self.store.update_asset(authority, id, &details).await?;
-        self.refresh_and_get(id.to_string()).await
+        expect_revision: Option<i64>,
+        edit: impl FnOnce(&StoredAsset) -> Result<AssetDetails, E>,
+    ) -> Result<Asset, E> {
+        self.store.modify_asset(id, expect_revision, edit).await?;
+        Ok(self.refresh_and_get(id.to_string()).await?)
     }
 
     /// Deletes one asset; false when there was none.
@@ -76,6 +80,6 @@ impl Register {
             .snapshot()
             .get(&id)
             .map(|l| l.asset.clone())
-            .ok_or_else(|| crate::store::StoreError::NotFound(format!("asset {id:?}")))
+            .ok_or_else(|| StoreError::NotFound(format!("asset {id:?}")))
     }
 }

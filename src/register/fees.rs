@@ -24,14 +24,19 @@ impl Register {
         Ok(())
     }
 
-    /// Publishes a new fee schedule version for `authority`; prices served
+    /// Publishes a new fee schedule version for `authority` (conditional on
+    /// the newest version being `expect_latest`, when given); prices served
     /// from the index change at once.
     pub async fn publish_schedule(
         &self,
         authority: &str,
         schedule: &FeeSchedule,
+        expect_latest: Option<i64>,
     ) -> StoreResult<PublishedSchedule> {
-        let published = self.store.publish_fee_schedule(authority, schedule).await?;
+        let published = self
+            .store
+            .publish_fee_schedule(authority, schedule, expect_latest)
+            .await?;
         self.reload_schedules().await?;
         Ok(published)
     }

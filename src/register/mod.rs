@@ -5,8 +5,9 @@
 //! indexes, so a crash between the two loses nothing: start-up reloads them
 //! from the database. Other processes writing the same database (a CLI
 //! import, another replica) are picked up by [`Register::catch_up`], which
-//! the server runs every second from the change logs (`asset_changes`,
-//! `area_changes`, and the fee-schedule versions).
+//! the server runs every second from the change logs (`asset_changes`, read
+//! without gaps as `store::changes` explains; `area_changes`; and the
+//! fee-schedule versions).
 //!
 //! Index publications are serialised by one lock, and each places assets
 //! among the boundary layers current at that moment, so a boundary-layer
@@ -32,6 +33,7 @@ mod ledger;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use arc_swap::ArcSwap;
@@ -40,7 +42,7 @@ use crate::domain::asset::Asset;
 use crate::domain::fee_versions::PublishedSchedule;
 use crate::index::AssetIndex;
 use crate::index::areas::AreaIndex;
-use crate::store::{Backend, Store, StoreResult, StoredAsset};
+use crate::store::{Backend, ChangeCursor, Store, StoreResult, StoredAsset};
 
 pub use applications::{
     ApplicationError, ApplicationFilter, ApplicationPage, ApplicationRecord, ApplicationResult,
@@ -57,9 +59,9 @@ pub struct Register {
     /// Held while publishing to the asset index, so publications apply in
     /// order and each places assets among the current boundary layers.
     publishing: tokio::sync::Mutex<()>,
-    /// The newest `asset_changes` entry reflected in the index.
-    seen: AtomicI64,
-    /// The newest `area_changes` entry reflected in the area index.
+    /// How far the index has followed the change feed.
+    cursor: Mutex<ChangeCursor>,
+    /// How many boundary-layer replacements the area index reflects.
     seen_areas: AtomicI64,
     /// Each authority's fee schedules, so search results can carry a price
     /// without a database round trip.
@@ -69,8 +71,8 @@ pub struct Register {
 impl Register {
     /// Loads everything from the database and builds the indexes.
     pub async fn load(store: Store) -> StoreResult<Register> {
-        let seen = store.last_change().await?;
-        let seen_areas = store.last_area_change().await?;
+        let cursor = store.change_cursor().await?;
+        let seen_areas = store.area_change_count().await?;
         let areas = AreaIndex::build(store.all_areas().await?);
         let rows = store.all_assets().await?;
         let assets = blocking(|| {
@@ -82,7 +84,7 @@ impl Register {
             assets,
             areas: ArcSwap::from_pointee(areas),
             publishing: tokio::sync::Mutex::new(()),
-            seen: AtomicI64::new(seen),
+            cursor: Mutex::new(cursor),
             seen_areas: AtomicI64::new(seen_areas),
             schedules: ArcSwap::from_pointee(HashMap::new()),
         };
@@ -164,31 +166,24 @@ impl Register {
         if self.store.fee_schedule_count().await? != cached {
             self.reload_schedules().await?;
         }
-        if self.store.last_area_change().await? > self.seen_areas.load(Ordering::Acquire) {
+        if self.store.area_change_count().await? != self.seen_areas.load(Ordering::Acquire) {
             self.reload_areas().await?;
         }
         let mut total = 0;
-        // The change log is read in chunks; keep going until it is drained.
+        // The feed is read in batches; keep going while batches are full.
+        let _publishing = self.publishing.lock().await;
         loop {
-            let n = self.catch_up_chunk().await?;
-            if n == 0 {
+            let cursor = *self.cursor.lock().expect("cursor lock");
+            let batch = self.store.changes_after(cursor).await?;
+            if !batch.ids.is_empty() {
+                self.refresh_locked(&batch.ids).await?;
+            }
+            *self.cursor.lock().expect("cursor lock") = batch.next;
+            total += batch.ids.len();
+            if !batch.more {
                 return Ok(total);
             }
-            total += n;
         }
-    }
-
-    /// Applies one chunk of the change log; returns how many ids it held.
-    async fn catch_up_chunk(&self) -> StoreResult<usize> {
-        let _publishing = self.publishing.lock().await;
-        let since = self.seen.load(Ordering::Acquire);
-        let (ids, last) = self.store.changes_since(since).await?;
-        if ids.is_empty() {
-            return Ok(0);
-        }
-        self.refresh_locked(&ids).await?;
-        self.seen.fetch_max(last, Ordering::AcqRel);
-        Ok(ids.len())
     }
 }
 
@@ -211,5 +206,6 @@ fn place(areas: &AreaIndex, row: StoredAsset) -> Asset {
         details: row.details,
         placement,
         occupancy: row.occupancy,
+        revision: row.revision,
     }
 }

@@ -15,6 +15,7 @@ use rust_decimal::Decimal;
 use sqlx::{Any, FromRow, Transaction};
 use time::Date;
 
+use super::changes::record_change;
 use super::{Store, StoreError, StoreResult, now, parse_stored};
 use crate::domain::application::{
     Actor, Agreement, Application, ApplicationSite, ApplicationStatus, AttachmentInfo,
@@ -362,7 +363,7 @@ impl Store {
         )
         .await?;
         for id in &ids {
-            record_asset_change(&mut tx, id).await?;
+            record_change(&mut tx, id).await?;
         }
         tx.commit().await?;
         Ok(Ok(()))
@@ -420,7 +421,7 @@ impl Store {
         if let Some(sql) = sql {
             for id in &ids {
                 sqlx::query(sql).bind(id).execute(&mut *tx).await?;
-                record_asset_change(&mut tx, id).await?;
+                record_change(&mut tx, id).await?;
             }
         }
 
@@ -804,14 +805,5 @@ async fn append_event(
     .bind(e.detail.as_ref().map(|d| d.to_string()))
     .execute(&mut **tx)
     .await?;
-    Ok(())
-}
-
-/// Tells other replicas the asset's occupancy changed.
-async fn record_asset_change(tx: &mut Transaction<'static, Any>, id: &str) -> StoreResult<()> {
-    sqlx::query("INSERT INTO asset_changes (asset_id) VALUES ($1)")
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
     Ok(())
 }

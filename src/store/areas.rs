@@ -78,12 +78,4 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
-
-    /// The newest boundary-layer change (0 when none).
-    pub async fn last_area_change(&self) -> StoreResult<i64> {
-        let (seq,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM area_changes")
-            .fetch_one(&self.read)
-            .await?;
-        Ok(seq.unwrap_or(0))
-    }
 }

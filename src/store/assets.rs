@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use sqlx::{Any, FromRow, Transaction};
 
-use super::{Store, StoreError, StoreResult, conflict, now, parse_stored};
+use super::changes::record_change;
+use super::{Backend, Store, StoreError, StoreResult, conflict, now, parse_stored};
 use crate::domain::asset::{AssetDetails, Occupancy, asset_id, format_date, parse_date};
 use crate::geojson_io::{geometry_json, parse_geometry_text};
 
@@ -37,6 +38,7 @@ struct AssetRow {
     source_attributes: String,
     in_use: i64,
     installed: i64,
+    revision: i64,
 }
 
 /// One row an upsert wrote.
@@ -48,6 +50,8 @@ pub struct Upserted {
     pub outcome: UpsertOutcome,
     /// The capacity taken, as stored (an update keeps it).
     pub occupancy: Occupancy,
+    /// The row's revision after the write.
+    pub revision: i64,
 }
 
 /// An asset as stored: identity, the council's fields and the capacity
@@ -62,6 +66,8 @@ pub struct StoredAsset {
     pub details: AssetDetails,
     /// Capacity taken by applications and installations.
     pub occupancy: Occupancy,
+    /// 1 when inserted, +1 on every write of the council's fields.
+    pub revision: i64,
 }
 
 impl AssetRow {
@@ -93,6 +99,7 @@ impl AssetRow {
         };
         let count = |v: i64| u32::try_from(v).unwrap_or(0);
         Ok(StoredAsset {
+            revision: self.revision,
             occupancy: Occupancy {
                 in_use: count(self.in_use),
                 installed: count(self.installed),
@@ -109,7 +116,7 @@ macro_rules! asset_columns {
     () => {
         "id, authority, ref, kind, geometry, height_m, power_supply, capacity, \
          load_rating_kg, last_inspected, install_year, status, listed, photo_url, \
-         source_attributes, in_use, installed"
+         source_attributes, in_use, installed, revision"
     };
 }
 
@@ -221,25 +228,63 @@ impl Store {
         Ok(id)
     }
 
-    /// Replaces the asset `id` (which must belong to `authority`) with
-    /// `details`. A changed ref that another asset holds is a conflict.
-    pub async fn update_asset(
+    /// Edits the asset `id` inside one transaction: `edit` gets the row as
+    /// stored now (locked against other writers until commit) and returns
+    /// its new details, so concurrent edits each build on the last instead
+    /// of overwriting it. With `expect_revision`, a row at another revision
+    /// is [`StoreError::Stale`] and nothing is written.
+    pub async fn modify_asset<E: From<StoreError>>(
         &self,
-        authority: &str,
         id: &str,
-        d: &AssetDetails,
-    ) -> StoreResult<()> {
-        let mut tx = self.write.begin().await?;
-        let done = sqlx::query(
-            "UPDATE assets SET ref = $3, kind = $4, geometry = $5, height_m = $6, \
-             power_supply = $7, capacity = $8, load_rating_kg = $9, last_inspected = $10, \
-             install_year = $11, status = $12, listed = $13, photo_url = $14, \
-             source_attributes = $15, updated_at = $16, revision = revision + 1 \
-             WHERE id = $1 AND authority = $2",
+        expect_revision: Option<i64>,
+        edit: impl FnOnce(&StoredAsset) -> Result<AssetDetails, E>,
+    ) -> Result<(), E> {
+        let (mut tx, select) = match self.backend {
+            // IMMEDIATE takes the write lock now: a deferred transaction that
+            // reads and then writes could fail on another process's write.
+            Backend::Sqlite => (
+                self.write
+                    .begin_with("BEGIN IMMEDIATE")
+                    .await
+                    .map_err(StoreError::from)?,
+                concat!("SELECT ", asset_columns!(), " FROM assets WHERE id = $1"),
+            ),
+            Backend::Postgres => (
+                self.write.begin().await.map_err(StoreError::from)?,
+                concat!(
+                    "SELECT ",
+                    asset_columns!(),
+                    " FROM assets WHERE id = $1 FOR UPDATE"
+                ),
+            ),
+        };
+        let row: Option<AssetRow> = sqlx::query_as(select)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+        let Some(row) = row else {
+            return Err(StoreError::NotFound(format!("asset {id:?}")).into());
+        };
+        let current = row.into_stored()?;
+        if let Some(expected) = expect_revision
+            && expected != current.revision
+        {
+            return Err(StoreError::Stale {
+                current: current.revision,
+            }
+            .into());
+        }
+        let d = edit(&current)?;
+        sqlx::query(
+            "UPDATE assets SET ref = $2, kind = $3, geometry = $4, height_m = $5, \
+             power_supply = $6, capacity = $7, load_rating_kg = $8, last_inspected = $9, \
+             install_year = $10, status = $11, listed = $12, photo_url = $13, \
+             source_attributes = $14, updated_at = $15, revision = revision + 1 \
+             WHERE id = $1",
         )
         .persistent(false) // see upsert_one
         .bind(id)
-        .bind(authority)
         .bind(&d.asset_ref)
         .bind(d.kind.as_str())
         .bind(geometry_json(&d.geometry))
@@ -252,16 +297,13 @@ impl Store {
         .bind(d.status.as_str())
         .bind(i64::from(d.listed))
         .bind(d.photo_url.as_deref())
-        .bind(source_json(d))
+        .bind(source_json(&d))
         .bind(now())
         .execute(&mut *tx)
         .await
         .map_err(|e| conflict(e, || format!("ref {:?}", d.asset_ref)))?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("asset {id:?}")));
-        }
         record_change(&mut tx, id).await?;
-        tx.commit().await?;
+        tx.commit().await.map_err(StoreError::from)?;
         Ok(())
     }
 
@@ -277,29 +319,6 @@ impl Store {
         }
         tx.commit().await?;
         Ok(done.rows_affected() > 0)
-    }
-
-    /// The newest change sequence number (0 when none).
-    pub async fn last_change(&self) -> StoreResult<i64> {
-        let (seq,): (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM asset_changes")
-            .fetch_one(&self.read)
-            .await?;
-        Ok(seq.unwrap_or(0))
-    }
-
-    /// Asset ids changed after `seq`, with the newest sequence number seen.
-    pub async fn changes_since(&self, seq: i64) -> StoreResult<(Vec<String>, i64)> {
-        let rows: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT seq, asset_id FROM asset_changes WHERE seq > $1 ORDER BY seq LIMIT 10000",
-        )
-        .bind(seq)
-        .fetch_all(&self.read)
-        .await?;
-        let last = rows.last().map_or(seq, |r| r.0);
-        let mut ids: Vec<String> = rows.into_iter().map(|r| r.1).collect();
-        ids.sort();
-        ids.dedup();
-        Ok((ids, last))
     }
 }
 
@@ -371,13 +390,6 @@ async fn upsert_one(
         id,
         outcome,
         occupancy,
+        revision,
     })
-}
-
-pub(super) async fn record_change(tx: &mut Transaction<'static, Any>, id: &str) -> StoreResult<()> {
-    sqlx::query("INSERT INTO asset_changes (asset_id) VALUES ($1)")
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
 }

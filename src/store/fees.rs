@@ -35,11 +35,13 @@ impl Row {
 impl Store {
     /// Publishes a new version of `authority`'s schedule and returns it.
     /// Two publishers racing for the same version number: one gets a
-    /// conflict instead of both writing.
+    /// conflict instead of both writing. With `expect_latest`, the newest
+    /// version must be that one (0: none yet), else [`StoreError::Stale`].
     pub async fn publish_fee_schedule(
         &self,
         authority: &str,
         schedule: &FeeSchedule,
+        expect_latest: Option<i64>,
     ) -> StoreResult<PublishedSchedule> {
         let mut tx = self.write.begin().await?;
         let (latest,): (Option<i64>,) =
@@ -47,7 +49,13 @@ impl Store {
                 .bind(authority)
                 .fetch_one(&mut *tx)
                 .await?;
-        let version = latest.unwrap_or(0) + 1;
+        let latest = latest.unwrap_or(0);
+        if let Some(expected) = expect_latest
+            && expected != latest
+        {
+            return Err(StoreError::Stale { current: latest });
+        }
+        let version = latest + 1;
         let published_at = now();
         let document = serde_json::to_string(schedule)
             .map_err(|e| StoreError::Corrupt(format!("fee schedule: {e}")))?;

@@ -13,6 +13,7 @@
 mod applications;
 mod areas;
 mod assets;
+mod changes;
 mod fees;
 mod identity;
 mod ledger;
@@ -25,6 +26,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use applications::{ApplicationQuery, AttachRefusal, Change, NewEvent, Occupancy, new_id};
 pub use assets::{StoredAsset, UpsertOutcome, Upserted};
+pub use changes::{ChangeBatch, ChangeCursor};
 pub use identity::{Authority, Organisation, generate_token, hash_token};
 
 /// Which database a store talks to.
@@ -45,6 +47,12 @@ pub enum StoreError {
     /// A referenced row does not exist.
     #[error("{0} not found")]
     NotFound(String),
+    /// A conditional write found the row at another revision.
+    #[error("the stored revision is {current}")]
+    Stale {
+        /// The revision stored now.
+        current: i64,
+    },
     /// A stored value could not be read back (a bug or manual edit).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
