@@ -26,6 +26,7 @@ use crate::geojson_io::{
     write_located_page_feature, write_str,
 };
 use crate::index::Located;
+use crate::store::Deleted;
 
 /// Routes of this module.
 pub fn router() -> Router<AppState> {
@@ -679,17 +680,21 @@ fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
 /// Deletes an asset.
 #[utoipa::path(delete, path = "/v1/assets/{id}", tag = "assets",
     params(("id" = String, Path, description = "Asset id")),
-    responses((status = 204, description = "Deleted"), (status = 401, response = Unauthorized), (status = 403, response = Forbidden), (status = 404, response = NotFound)))]
+    responses((status = 204, description = "Deleted"), (status = 401, response = Unauthorized), (status = 403, response = Forbidden), (status = 404, response = NotFound),
+        (status = 409, description = "Live applications or installations hold the asset", body = Problem, content_type = "application/problem+json")))]
 async fn remove(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     owned(&state, &caller, &id)?;
-    if state.register.delete(&id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound(format!("asset {id:?} not found")))
+    match state.register.delete(&id).await? {
+        Deleted::Yes => Ok(StatusCode::NO_CONTENT),
+        Deleted::NotFound => Err(ApiError::NotFound(format!("asset {id:?} not found"))),
+        Deleted::Held => Err(ApiError::Conflict(format!(
+            "asset {id:?} is held by live applications or carries equipment; it can be deleted \
+             once they are withdrawn, rejected, lapsed or terminated"
+        ))),
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::Register;
 use crate::domain::asset::{Asset, AssetDetails};
-use crate::store::{StoreError, StoreResult, StoredAsset, UpsertOutcome};
+use crate::store::{Deleted, StoreError, StoreResult, StoredAsset, UpsertOutcome};
 
 /// What a batch upsert did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -64,10 +64,10 @@ impl Register {
         Ok(self.refresh_and_get(id.to_string()).await?)
     }
 
-    /// Deletes one asset; false when there was none.
-    pub async fn delete(&self, id: &str) -> StoreResult<bool> {
+    /// Deletes one asset, unless live applications or installations hold it.
+    pub async fn delete(&self, id: &str) -> StoreResult<Deleted> {
         let deleted = self.store.delete_asset(id).await?;
-        if deleted {
+        if deleted == Deleted::Yes {
             self.publish(Vec::new(), vec![id.to_string()]).await;
         }
         Ok(deleted)

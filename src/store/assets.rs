@@ -41,6 +41,17 @@ struct AssetRow {
     revision: i64,
 }
 
+/// What a delete did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deleted {
+    /// The asset is gone.
+    Yes,
+    /// There was no such asset.
+    NotFound,
+    /// Live applications or installations hold it: kept.
+    Held,
+}
+
 /// One row an upsert wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upserted {
@@ -307,18 +318,30 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes an asset; false when there was none.
-    pub async fn delete_asset(&self, id: &str) -> StoreResult<bool> {
+    /// Deletes an asset unless its capacity is held (by live applications or
+    /// installations): deleting it would let the same ref come back with its
+    /// holds forgotten. Decided in the statement, so an application
+    /// committing meanwhile cannot slip between a check and the delete.
+    pub async fn delete_asset(&self, id: &str) -> StoreResult<Deleted> {
         let mut tx = self.write.begin().await?;
-        let done = sqlx::query("DELETE FROM assets WHERE id = $1")
+        let done = sqlx::query("DELETE FROM assets WHERE id = $1 AND in_use = 0 AND installed = 0")
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        if done.rows_affected() > 0 {
-            record_change(&mut tx, id).await?;
+        if done.rows_affected() == 0 {
+            let held: Option<(i64,)> = sqlx::query_as("SELECT in_use FROM assets WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            return Ok(if held.is_some() {
+                Deleted::Held
+            } else {
+                Deleted::NotFound
+            });
         }
+        record_change(&mut tx, id).await?;
         tx.commit().await?;
-        Ok(done.rows_affected() > 0)
+        Ok(Deleted::Yes)
     }
 }
 

@@ -25,7 +25,7 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
 pub use applications::{ApplicationQuery, AttachRefusal, Change, NewEvent, Occupancy, new_id};
-pub use assets::{StoredAsset, UpsertOutcome, Upserted};
+pub use assets::{Deleted, StoredAsset, UpsertOutcome, Upserted};
 pub use changes::{ChangeBatch, ChangeCursor};
 pub use identity::{Authority, Organisation, generate_token, hash_token};
 

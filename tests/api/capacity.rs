@@ -157,3 +157,41 @@ on_both_databases!(
         assert_eq!(all["number_matched"], accepted);
     }
 );
+
+// An asset whose capacity is held cannot be deleted (the same ref added
+// again would forget the holds); once the hold is released it can.
+on_both_databases!(a_held_asset_cannot_be_deleted, |app: TestApp| async move {
+    let sc = scene(&app, "springfield", true).await;
+    let col = lamp_post(&app, &sc.staff, "springfield", "LP-HELD", 1).await;
+    let (s, b) = submit(
+        &app,
+        &sc.acme,
+        &form(std::slice::from_ref(&col), today(), 1),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let application = b["id"].as_str().unwrap().to_string();
+    let path = format!("/v1/assets/{col}");
+    let (s, b) = app
+        .json(
+            reqwest::Method::DELETE,
+            &path,
+            Some(&sc.staff),
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(s, 409, "{b}");
+    assert!(b["detail"].as_str().unwrap().contains("held"), "{b}");
+    assert_eq!(free_capacity(&app, &col).await, 0, "the hold survives");
+    let (s, _) = withdraw(&app, &sc.acme, &application).await;
+    assert_eq!(s, 200);
+    let (s, b) = app
+        .json(
+            reqwest::Method::DELETE,
+            &path,
+            Some(&sc.staff),
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+});

@@ -992,11 +992,12 @@ async fn writes_visible(app: TestApp) {
         .expect("second process writes");
     let new_id = written[0].id.clone();
     let gone_id = id_by_ref(&assets, &gone.reference);
-    assert!(
+    assert_eq!(
         other
             .delete_asset(&gone_id)
             .await
-            .expect("second process deletes")
+            .expect("second process deletes"),
+        streetcell::store::Deleted::Yes
     );
     other.close().await;
 
