@@ -11,8 +11,10 @@ use crate::helpers::{ADMIN, Db, content_type, spawn_app};
 
 /// Every operation of the HTTP API, written out by hand from the README's
 /// API table (independent of the annotations the document is built from).
-const OPERATIONS: [(&str, &str); 56] = [
+const OPERATIONS: [(&str, &str); 58] = [
     ("get", "/"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
     ("get", "/conformance"),
     ("get", "/api"),
     ("get", "/healthz"),
