@@ -273,13 +273,22 @@ mod tests {
                 LineString(r)
             };
             let p = Polygon::new(ring(&shell), holes.iter().map(ring).collect());
-            let ours = validate_polygon(&p).map_err(|e| e.to_string());
-            let geos = p.check_validation().map_err(|e| e.to_string());
-            prop_assert_eq!(ours, geos);
+            // geo's relate panics on some invalid inputs; those cases say
+            // nothing about agreement.
+            let quiet = |f: &dyn Fn() -> Result<(), String>| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok()
+            };
+            let geos = quiet(&|| p.check_validation().map_err(|e| e.to_string()));
+            if let Some(geos) = geos {
+                let ours = validate_polygon(&p).map_err(|e| e.to_string());
+                prop_assert_eq!(ours, geos);
+            }
             let m = MultiPolygon(vec![p.clone(), Polygon::new(ring(&shell), vec![])]);
-            let ours = validate_multi_polygon(&m).map_err(|e| e.to_string());
-            let geos = m.check_validation().map_err(|e| e.to_string());
-            prop_assert_eq!(ours, geos);
+            let geos = quiet(&|| m.check_validation().map_err(|e| e.to_string()));
+            if let Some(geos) = geos {
+                let ours = validate_multi_polygon(&m).map_err(|e| e.to_string());
+                prop_assert_eq!(ours, geos);
+            }
         });
     }
 
