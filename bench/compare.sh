@@ -25,7 +25,7 @@ BASE=http://127.0.0.1:$PORT
 for round in $(seq "$ROUNDS"); do
   for bin in "$@"; do
     t0=$(date +%s%N)
-    STREETCELL_ADMIN_TOKEN=x "$bin" serve --public-read --listen "127.0.0.1:$PORT" \
+    STREETCELL_RATE_LIMIT=0 STREETCELL_ADMIN_TOKEN=x "$bin" serve --public-read --listen "127.0.0.1:$PORT" \
       --database-url "$DB" >/dev/null 2>&1 &
     server=$!
     until curl -sf "$BASE/healthz" >/dev/null; do sleep 0.1; done

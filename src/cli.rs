@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::domain::access::{Principal, Role, validate_token_scope};
 use crate::domain::area::AreaLayer;
 use crate::http::imports::MappingParams;
-use crate::http::{AppState, Settings, app};
+use crate::http::{AppState, Settings};
 use crate::import;
 use crate::register::{ImportTarget, Register, import_rows};
 use crate::store::{Store, hash_token};
@@ -33,6 +33,10 @@ pub struct Cli {
         global = true
     )]
     pub database_url: String,
+    /// Log lines as `text` (for people) or `json` (one object a line, for
+    /// log collectors).
+    #[arg(long, env = "STREETCELL_LOG_FORMAT", default_value = "text", global = true, value_parser = ["text", "json"])]
+    pub log_format: String,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -70,6 +74,70 @@ pub struct ServeArgs {
     /// Largest document attached to an application, in bytes.
     #[arg(long, env = "STREETCELL_MAX_ATTACHMENT_BYTES", default_value_t = crate::domain::attachment::DEFAULT_MAX_BYTES)]
     pub max_attachment_bytes: usize,
+    /// Timeouts, connection cap and rate limit.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// `serve` limits (README, "Limits and operations"). Durations in seconds.
+#[derive(Args, Debug)]
+pub struct LimitArgs {
+    /// Seconds for a request head to arrive; also how long an idle
+    /// keep-alive connection is kept.
+    #[arg(long, env = "STREETCELL_HEADER_TIMEOUT", default_value_t = 10.0)]
+    pub header_timeout: f64,
+    /// Seconds for a whole request body to arrive.
+    #[arg(long, env = "STREETCELL_BODY_TIMEOUT", default_value_t = 120.0)]
+    pub body_timeout: f64,
+    /// Seconds for the server to produce a response.
+    #[arg(long, env = "STREETCELL_REQUEST_TIMEOUT", default_value_t = 300.0)]
+    pub request_timeout: f64,
+    /// Seconds a response write may make no progress (the client does not
+    /// read) before the connection is closed.
+    #[arg(long, env = "STREETCELL_WRITE_STALL_TIMEOUT", default_value_t = 30.0)]
+    pub write_stall_timeout: f64,
+    /// Connections served at once; more are answered 503.
+    #[arg(long, env = "STREETCELL_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+    /// Pages of over 1,000 features built or sent at once; more wait.
+    #[arg(long, env = "STREETCELL_MAX_LARGE_RESPONSES", default_value_t = 64)]
+    pub max_large_responses: usize,
+    /// Requests a second per token (or address without one); 0 = no limit.
+    #[arg(long, env = "STREETCELL_RATE_LIMIT", default_value_t = 10_000)]
+    pub rate_limit: u32,
+    /// Requests a token may make at once above its rate.
+    #[arg(long, env = "STREETCELL_RATE_BURST", default_value_t = 20_000)]
+    pub rate_burst: u32,
+    /// Seconds given to requests in flight to finish on shutdown.
+    #[arg(long, env = "STREETCELL_SHUTDOWN_GRACE", default_value_t = 20.0)]
+    pub shutdown_grace: f64,
+}
+
+impl LimitArgs {
+    /// The limits, checked.
+    pub fn limits(&self) -> anyhow::Result<crate::http::limits::Limits> {
+        let secs = |name: &str, v: f64| {
+            if v.is_finite() && v > 0.0 && v <= 86_400.0 {
+                Ok(Duration::from_secs_f64(v))
+            } else {
+                bail!("--{name} must be a number of seconds between 0 and 86400, not {v}")
+            }
+        };
+        if self.max_connections == 0 || self.max_large_responses == 0 {
+            bail!("--max-connections and --max-large-responses must be at least 1");
+        }
+        Ok(crate::http::limits::Limits {
+            header_read_timeout: secs("header-timeout", self.header_timeout)?,
+            body_timeout: secs("body-timeout", self.body_timeout)?,
+            request_timeout: secs("request-timeout", self.request_timeout)?,
+            write_stall_timeout: secs("write-stall-timeout", self.write_stall_timeout)?,
+            max_connections: self.max_connections,
+            max_large_responses: self.max_large_responses,
+            rate_per_second: self.rate_limit,
+            rate_burst: self.rate_burst,
+            shutdown_grace: secs("shutdown-grace", self.shutdown_grace)?,
+        })
+    }
 }
 
 /// `import` options.
@@ -104,6 +172,10 @@ pub struct ImportArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Write every refused row (line, reason) to this CSV file; the report
+    /// itself lists only the first 100 and counts the rest by reason.
+    #[arg(long)]
+    pub rejections: Option<PathBuf>,
 }
 
 /// `import-areas` options.
@@ -200,6 +272,7 @@ async fn serve(store: Store, args: ServeArgs) -> anyhow::Result<()> {
             .filter(|t| !t.is_empty())
             .map(|t| hash_token(&t)),
         max_attachment_bytes: args.max_attachment_bytes,
+        limits: args.limits.limits()?,
     };
     let state = AppState::new(Arc::clone(&register), settings);
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -240,9 +313,7 @@ async fn serve(store: Store, args: ServeArgs) -> anyhow::Result<()> {
             }
         })
     };
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    crate::http::serve::serve(listener, state, shutdown_signal()).await?;
     poller.abort();
     register.close().await;
     tracing::info!("stopped");
@@ -312,6 +383,9 @@ async fn import_file(store: Store, args: ImportArgs) -> anyhow::Result<()> {
     } else {
         import::parse_geojson(&bytes, &mapping)?
     };
+    if let Some(path) = &args.rejections {
+        write_rejections(path, &rows)?;
+    }
     let bar = ProgressBar::new(rows.len() as u64);
     bar.set_style(
         ProgressStyle::with_template(
@@ -336,18 +410,35 @@ async fn import_file(store: Store, args: ImportArgs) -> anyhow::Result<()> {
             args.file.display(),
             report.inserted,
             report.updated,
-            report.rejected.len()
+            report.rejected_total
         );
         for r in report.rejected.iter().take(20) {
             println!("  line {}: {}", r.line, r.reason);
         }
-        if report.rejected.len() > 20 {
+        if report.rejected_total > 20 {
             println!(
-                "  ... and {} more (use --json for all)",
-                report.rejected.len() - 20
+                "  ... and {} more (--rejections FILE writes them all as CSV)",
+                report.rejected_total - 20
             );
+            for (reason, n) in &report.rejected_by_reason {
+                println!("  {n:>8} × {reason}");
+            }
         }
     }
+    Ok(())
+}
+
+/// Every refused row of a parsed file as CSV: `line,reason`.
+fn write_rejections(path: &Path, rows: &[import::ParsedRow]) -> anyhow::Result<()> {
+    let mut w =
+        csv::Writer::from_path(path).with_context(|| format!("creating {}", path.display()))?;
+    w.write_record(["line", "reason"])?;
+    for r in rows {
+        if let Err(reason) = &r.outcome {
+            w.write_record([r.line.to_string().as_str(), reason])?;
+        }
+    }
+    w.flush()?;
     Ok(())
 }
 

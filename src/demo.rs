@@ -84,7 +84,7 @@ pub async fn load(store: &Store) -> anyhow::Result<()> {
     eprintln!(
         "--demo: {} assets loaded, {} rejected",
         report.inserted + report.updated,
-        report.rejected.len()
+        report.rejected_total
     );
     Ok(())
 }

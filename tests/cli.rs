@@ -210,7 +210,16 @@ fn import_json_reports_inserted_updated_and_rejected_lines() {
     // since cql2 turns on its preserve_order feature).
     let mut members: Vec<_> = report.as_object().unwrap().keys().collect();
     members.sort();
-    assert_eq!(members, vec!["inserted", "rejected", "updated"]);
+    assert_eq!(
+        members,
+        vec![
+            "inserted",
+            "rejected",
+            "rejected_by_reason",
+            "rejected_total",
+            "updated"
+        ]
+    );
 
     // Again: the same refs are updated, not duplicated.
     let out = import(&db);
@@ -218,7 +227,9 @@ fn import_json_reports_inserted_updated_and_rejected_lines() {
     let report: Value = serde_json::from_str(text(&out.stdout).trim()).expect("JSON report");
     assert_eq!(
         report,
-        json!({"inserted": 0, "updated": 2, "rejected": [{"line": 3, "reason": reason}]})
+        json!({"inserted": 0, "updated": 2, "rejected_total": 1,
+            "rejected": [{"line": 3, "reason": reason}],
+            "rejected_by_reason": {"coordinates out of range": 1}})
     );
 
     runtime().block_on(async {

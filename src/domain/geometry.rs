@@ -13,6 +13,29 @@
 
 use geo::{Coord, CoordsIter, Geometry, LineString, Polygon, Validation};
 
+/// Most positions one geometry may have. Ward and conservation-area
+/// boundaries run to tens of thousands; past this a file is almost always a
+/// survey-grade line that should be simplified before upload, and checking
+/// it would take seconds of work per request.
+pub const MAX_POSITIONS: usize = 100_000;
+
+/// The refusal of a geometry of `n` positions.
+pub fn too_many_positions(n: usize) -> String {
+    format!(
+        "the geometry has {n} positions; at most {MAX_POSITIONS} are accepted \
+         (simplify it first)"
+    )
+}
+
+/// Checks a geometry's size before any work on it.
+pub fn check_size(geometry: &Geometry<f64>) -> Result<(), String> {
+    let n = geometry.coords_count();
+    if n > MAX_POSITIONS {
+        return Err(too_many_positions(n));
+    }
+    Ok(())
+}
+
 /// Checks a polygon ring exactly as written: closed, four or more positions.
 pub fn check_ring(ring: &[Coord<f64>]) -> Result<(), String> {
     if ring.len() < 4 {
@@ -40,6 +63,10 @@ pub fn check_line(line: &[Coord<f64>]) -> Result<(), String> {
 /// Builds a polygon from rings as written, checking each with [`check_ring`].
 /// `rings[0]` is the shell; the rest are holes.
 pub fn polygon(rings: Vec<Vec<Coord<f64>>>) -> Result<Polygon<f64>, String> {
+    let n: usize = rings.iter().map(Vec::len).sum();
+    if n > MAX_POSITIONS {
+        return Err(too_many_positions(n));
+    }
     let mut rings = rings.into_iter();
     let Some(shell) = rings.next() else {
         return Err("a polygon needs at least one ring".into());
@@ -76,6 +103,7 @@ pub fn check_coordinates(geometry: &Geometry<f64>) -> Result<(), String> {
 /// their shell, polygons of a multipolygon that do not overlap, lines of
 /// two distinct positions, no empty parts).
 pub fn validate(geometry: &Geometry<f64>) -> Result<(), String> {
+    check_size(geometry)?;
     check_coordinates(geometry)?;
     check_topology(geometry)
 }
@@ -92,7 +120,16 @@ pub fn check_topology(geometry: &Geometry<f64>) -> Result<(), String> {
     if let Some(empty) = empty_part(geometry) {
         return Err(empty.into());
     }
-    geometry.check_validation().map_err(|e| e.to_string())
+    match geometry {
+        // geo's ring check compares every segment with every other: a
+        // 20,000-position ward took minutes. `rings` gives the same answers
+        // with an R-tree of segments.
+        Geometry::Polygon(p) => super::rings::validate_polygon(p).map_err(|e| e.to_string()),
+        Geometry::MultiPolygon(m) => {
+            super::rings::validate_multi_polygon(m).map_err(|e| e.to_string())
+        }
+        other => other.check_validation().map_err(|e| e.to_string()),
+    }
 }
 
 /// Names an empty part, which `geo` treats as valid but no input should be.

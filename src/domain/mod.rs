@@ -26,4 +26,5 @@ pub mod fees;
 pub mod geometry;
 pub mod installation;
 pub mod ledger;
+pub mod rings;
 pub mod validate;

@@ -46,6 +46,30 @@ pub enum ApiError {
     /// 413: body over the limit.
     #[error("request body is too large (limit {0} bytes)")]
     PayloadTooLarge(usize),
+    /// 408: the request (its body, or the whole exchange) took longer than
+    /// the server allows.
+    #[error("{0}")]
+    RequestTimeout(String),
+    /// 429: this token (or address) sent more requests than its rate; try
+    /// again after this many seconds (`Retry-After`).
+    #[error(
+        "too many requests: at most {rate} a second with bursts of {burst}; retry after {retry_after} s"
+    )]
+    TooManyRequests {
+        /// Seconds until a request will be accepted.
+        retry_after: u64,
+        /// Sustained requests a second allowed.
+        rate: u32,
+        /// Burst allowed.
+        burst: u32,
+    },
+    /// 503: not ready, or over capacity for now.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Any other status, with a detail (the framework's own errors, made
+    /// problem+json by [`problem_json_everywhere`]).
+    #[error("{1}")]
+    Status(StatusCode, String),
     /// 415: body of a type this endpoint does not take.
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -77,6 +101,10 @@ impl ApiError {
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Status(s, _) => *s,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -132,9 +160,57 @@ impl From<BytesRejection> for ApiError {
 fn bytes_rejection(r: BytesRejection) -> ApiError {
     if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::PayloadTooLarge(crate::http::MAX_BODY)
+    } else if crate::http::limits::is_body_timeout(&r as &(dyn std::error::Error + 'static)) {
+        ApiError::RequestTimeout(crate::http::limits::BODY_TIMEOUT_DETAIL.into())
     } else {
         ApiError::BadRequest(r.body_text())
     }
+}
+
+/// Middleware (outermost): any 4xx or 5xx that is not already problem+json
+/// (a rejection of an extractor used bare, such as a `Path` that is not
+/// UTF-8, a body-limit 413, a timeout) is rewritten as one, keeping its
+/// status, headers such as `Allow` and `Retry-After`, and its text as the
+/// detail.
+pub async fn problem_json_everywhere(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let is_problem = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/problem+json"));
+    if is_problem {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    // The framework's messages are a line or two; anything longer is not
+    // worth quoting.
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .ok()
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
+    let error = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::Status(status, format!("request body is too large: {text}"))
+        }
+        _ => ApiError::Status(status, text),
+    };
+    let fresh = error.into_response();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::TRANSFER_ENCODING);
+    for (name, value) in fresh.headers() {
+        parts.headers.insert(name, value.clone());
+    }
+    Response::from_parts(parts, fresh.into_body())
 }
 
 /// The problem details document (RFC 9457).
@@ -195,6 +271,57 @@ impl IntoResponse for ApiError {
         if status == StatusCode::UNAUTHORIZED {
             h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let ApiError::TooManyRequests { retry_after, .. } = &self {
+            h.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::Router;
+    use axum::body::{Body, Bytes};
+    use axum::extract::DefaultBodyLimit;
+    use axum::http::Request;
+    use axum::routing::post;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// axum's own plain-text rejections (here the body limit of a bare
+    /// `Bytes` extractor) come out as problem+json with their status.
+    #[tokio::test]
+    async fn a_framework_rejection_becomes_problem_json() {
+        let app = Router::new()
+            .route("/b", post(|b: Bytes| async move { b.len().to_string() }))
+            .layer(DefaultBodyLimit::max(4))
+            .layer(axum::middleware::from_fn(problem_json_everywhere));
+        let resp = app
+            .clone()
+            .oneshot(Request::post("/b").body(Body::from("0123456789")).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            resp.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        let body = axum::body::to_bytes(resp.into_body(), 10_000)
+            .await
+            .unwrap();
+        let p: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(p["status"], 413);
+        assert!(p["detail"].as_str().unwrap().contains("too large"), "{p}");
+        // Success is left alone.
+        let ok = app
+            .oneshot(Request::post("/b").body(Body::from("01")).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), StatusCode::OK);
+        assert_eq!(
+            axum::body::to_bytes(ok.into_body(), 100).await.unwrap(),
+            "2"
+        );
     }
 }

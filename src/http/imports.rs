@@ -4,12 +4,15 @@ use std::collections::BTreeMap;
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, header};
+use axum::middleware::from_fn;
 use axum::routing::post;
 use serde::Deserialize;
 
 use super::auth::{Caller, Reader};
+use super::limits::refuse_announced_over;
 use super::openapi::{BadRequest, Forbidden, NotFound, Unauthorized, Unprocessable};
 use super::{ApiError, ApiResult, AppState, Encoded, MAX_IMPORT_BODY, Query};
 use crate::domain::area::AreaLayer;
@@ -23,13 +26,16 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/v1/authorities/{code}/imports",
-            post(import_assets).layer(DefaultBodyLimit::max(MAX_IMPORT_BODY)),
+            post(import_assets)
+                .layer(DefaultBodyLimit::max(MAX_IMPORT_BODY))
+                .layer(from_fn(refuse_announced_over::<MAX_IMPORT_BODY>)),
         )
         .route(
             "/v1/authorities/{code}/areas",
             post(import_areas)
-                .get(list_areas)
-                .layer(DefaultBodyLimit::max(MAX_IMPORT_BODY)),
+                .layer(DefaultBodyLimit::max(MAX_IMPORT_BODY))
+                .layer(from_fn(refuse_announced_over::<MAX_IMPORT_BODY>))
+                .get(list_areas),
         )
 }
 
@@ -108,6 +114,16 @@ fn is_csv(headers: &HeaderMap) -> ApiResult<bool> {
     }
 }
 
+/// A body that could not be read: over the import limit (413 naming it),
+/// too slow (408), or cut off.
+fn import_body_error(r: BytesRejection) -> ApiError {
+    if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge(MAX_IMPORT_BODY)
+    } else {
+        ApiError::from(r)
+    }
+}
+
 async fn known_authority(state: &AppState, caller: &Caller, code: &str) -> ApiResult<()> {
     caller.require_authority(code)?;
     if state.register.authority(code).await?.is_none() {
@@ -132,26 +148,38 @@ async fn import_assets(
     Path(code): Path<String>,
     Query(params): Query<MappingParams>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<axum::Json<crate::register::ImportReport>> {
     known_authority(&state, &caller, &code).await?;
+    let body = body.map_err(import_body_error)?;
     let mapping = params.into_mapping()?;
     let csv = is_csv(&headers)?;
-    let rows = tokio::task::block_in_place(|| {
-        if csv {
-            import::parse_csv(&body, &mapping)
-        } else {
-            import::parse_geojson(&body, &mapping)
-        }
-    })
-    .map_err(|e| ApiError::invalid("body", e.to_string()))?;
-    let report = import_rows(
-        ImportTarget::Register(&state.register),
-        &code,
-        rows,
-        &|_| {},
-    )
-    .await?;
+    // Rows are parsed a batch at a time as they are written: the import
+    // holds the body and one batch, not every parsed row.
+    let report = if csv {
+        let rows = tokio::task::block_in_place(|| import::csv_rows(&body, &mapping))
+            .map_err(|e| ApiError::invalid("body", e.to_string()))?;
+        import_rows(
+            ImportTarget::Register(&state.register),
+            &code,
+            rows,
+            &|_| {},
+        )
+        .await?
+    } else {
+        let rows = tokio::task::block_in_place(|| import::geojson_rows(&body, &mapping))
+            .map_err(|e| ApiError::invalid("body", e.to_string()))?;
+        import_rows(
+            ImportTarget::Register(&state.register),
+            &code,
+            rows,
+            &|_| {},
+        )
+        .await?
+    };
+    state
+        .metrics
+        .imported(report.inserted, report.updated, report.rejected_total);
     Ok(axum::Json(report))
 }
 
@@ -176,9 +204,10 @@ async fn import_areas(
     caller: Caller,
     Path(code): Path<String>,
     Query(params): Query<AreaParams>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<axum::Json<serde_json::Value>> {
     known_authority(&state, &caller, &code).await?;
+    let body = body.map_err(import_body_error)?;
     let layer: AreaLayer = params
         .layer
         .parse()

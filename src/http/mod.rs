@@ -10,16 +10,21 @@ pub mod auth;
 pub mod conditional;
 pub mod error;
 pub mod fees;
+pub mod health;
 pub mod imports;
 pub mod ledger;
+pub mod limits;
 pub mod map;
+pub mod metrics;
 pub mod openapi;
 pub mod params;
+pub mod serve;
 
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
 use axum::http::{HeaderValue, StatusCode, header, request::Parts};
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Router, body::Bytes};
@@ -43,6 +48,8 @@ pub struct Settings {
     pub admin_token_hash: Option<String>,
     /// Largest document attached to an application, in bytes.
     pub max_attachment_bytes: usize,
+    /// Timeouts, connection cap, rate limit (`limits.rs`, `serve.rs`).
+    pub limits: limits::Limits,
 }
 
 impl Default for Settings {
@@ -51,6 +58,7 @@ impl Default for Settings {
             public_read: false,
             admin_token_hash: None,
             max_attachment_bytes: crate::domain::attachment::DEFAULT_MAX_BYTES,
+            limits: limits::Limits::default(),
         }
     }
 }
@@ -64,6 +72,10 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Token look-ups recently answered.
     pub tokens: Arc<auth::TokenCache>,
+    /// Rate buckets and large-response turns.
+    pub guards: Arc<limits::Guards>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
@@ -71,8 +83,10 @@ impl AppState {
     pub fn new(register: Arc<Register>, settings: Settings) -> AppState {
         AppState {
             register,
+            guards: Arc::new(limits::Guards::new(&settings.limits)),
             settings: Arc::new(settings),
             tokens: Arc::new(auth::TokenCache::default()),
+            metrics: Arc::new(metrics::Metrics::default()),
         }
     }
 }
@@ -88,16 +102,22 @@ pub fn app(state: AppState) -> Router {
         .merge(applications::router())
         .merge(ledger::router())
         .merge(map::router())
+        .merge(health::router())
+        .merge(metrics::router())
         .merge(openapi::router())
         .merge(crate::ogc::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(TraceLayer::new_for_http())
+        .layer(from_fn_with_state(state.clone(), limits::guard))
+        .layer(from_fn(error::problem_json_everywhere))
+        .layer(from_fn_with_state(state.clone(), metrics::observe))
         .with_state(state)
 }
 
-/// Liveness and readiness: the database answers.
+/// Liveness: the process answers and the database does (`/readyz` says
+/// whether to send it traffic).
 #[utoipa::path(get, path = "/healthz", tag = "service", security(()),
     responses((status = 200, description = "Up; the body says how many assets are indexed"),
         (status = 500, description = "The database does not answer", body = Problem)))]

@@ -70,6 +70,8 @@ async fn api() -> impl IntoResponse {
     ),
     paths(
         super::healthz,
+        super::health::readyz,
+        super::metrics::metrics,
         super::admin::list_authorities,
         super::admin::create_authority,
         super::admin::create_organisation,
@@ -122,6 +124,7 @@ async fn api() -> impl IntoResponse {
         SearchRequest,
         ImportReport,
         Rejection,
+        super::health::Ready,
         Authority,
         AuthorityList,
         super::admin::NewAuthority,
@@ -357,7 +360,13 @@ pub struct SearchRequest {
 pub struct ImportReport {
     inserted: usize,
     updated: usize,
+    /// How many rows were refused in all.
+    rejected_total: usize,
+    /// The first 100 rows refused, in file order.
     rejected: Vec<Rejection>,
+    /// Every refused row counted by the kind of reason (the reason up to its
+    /// first `:` or `(`; `duplicate ref` for repeated refs).
+    rejected_by_reason: std::collections::BTreeMap<String, usize>,
 }
 
 /// A refused row.

@@ -3,15 +3,16 @@
 //! Read with `serde_json` directly: a feature with a bad geometry or
 //! property is refused on its own instead of failing the whole file.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use geo::{Coord, Geometry, MultiPolygon, Point, Polygon};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::fields::{OwnValues, Raw, Source, json_kind, shorten};
 use super::{
-    ImportError, KindFrom, Mapping, ParsedArea, ParsedRow, Plan, SourceCrs, find_name, name_list,
-    position, refuse_duplicate_refs, utf8_text,
+    FirstSeen, ImportError, KindFrom, Mapping, ParsedArea, ParsedRow, Plan, SourceCrs, find_name,
+    name_list, position, utf8_text,
 };
 use crate::domain::asset::{AssetDetails, validate_geometry};
 
@@ -35,6 +36,17 @@ type Object = Map<String, Value>;
 /// Feature, an unsupported `crs`, x/y options given (they are CSV only), or
 /// a mapping naming a property no feature has.
 pub fn parse_geojson(bytes: &[u8], mapping: &Mapping) -> Result<Vec<ParsedRow>, ImportError> {
+    Ok(geojson_rows(bytes, mapping)?.collect())
+}
+
+/// [`parse_geojson`] one feature at a time: the file is checked here
+/// (syntax, shape, CRS, mapping), each feature parsed into an asset when the
+/// iterator reaches it. Until then a feature is a slice of the text, so a
+/// large file costs its bytes plus a few words per feature.
+pub fn geojson_rows<'t>(
+    bytes: &'t [u8],
+    mapping: &Mapping,
+) -> Result<GeoJsonRows<'t>, ImportError> {
     if mapping.x_field.is_some() || mapping.y_field.is_some() {
         return Err(ImportError::Mapping(
             "x_field and y_field apply to CSV only: GeoJSON positions come from each \
@@ -43,9 +55,9 @@ pub fn parse_geojson(bytes: &[u8], mapping: &Mapping) -> Result<Vec<ParsedRow>, 
         ));
     }
     let plan = Plan::new(mapping)?;
-    let root = load(bytes)?;
-    let features = features(&root)?;
-    let crs = file_crs(&root)?.unwrap_or(mapping.crs);
+    let doc = load(bytes)?;
+    let crs = doc.crs.unwrap_or(mapping.crs);
+    let features = &doc.features;
 
     if !features.is_empty() {
         for (field, wanted) in plan.explicit() {
@@ -71,17 +83,48 @@ pub fn parse_geojson(bytes: &[u8], mapping: &Mapping) -> Result<Vec<ParsedRow>, 
             });
         }
     }
+    Ok(GeoJsonRows {
+        features: doc.features.into_iter().enumerate(),
+        plan,
+        crs,
+        first_seen: FirstSeen::new("feature"),
+    })
+}
 
-    let mut rows: Vec<ParsedRow> = features
-        .iter()
-        .enumerate()
-        .map(|(i, f)| ParsedRow {
+/// The features of a GeoJSON file, read as they are asked for.
+pub struct GeoJsonRows<'t> {
+    features: std::iter::Enumerate<std::vec::IntoIter<&'t RawValue>>,
+    plan: Plan,
+    crs: SourceCrs,
+    first_seen: FirstSeen,
+}
+
+impl Iterator for GeoJsonRows<'_> {
+    type Item = ParsedRow;
+
+    fn next(&mut self) -> Option<ParsedRow> {
+        let (i, raw) = self.features.next()?;
+        let outcome = match parse_raw(raw) {
+            Ok(f) => asset(&f, &self.plan, self.crs),
+            Err(e) => Err(e),
+        };
+        let mut row = ParsedRow {
             line: i as u64 + 1,
-            outcome: asset(f, &plan, crs),
-        })
-        .collect();
-    refuse_duplicate_refs(&mut rows, "feature");
-    Ok(rows)
+            outcome,
+        };
+        self.first_seen.check(&mut row);
+        Some(row)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.features.size_hint()
+    }
+}
+
+/// One feature's text as a JSON value (the whole file was checked as JSON
+/// already, so this fails only on numbers `serde_json` cannot hold).
+fn parse_raw(raw: &RawValue) -> Result<Value, String> {
+    serde_json::from_str(raw.get()).map_err(|e| format!("not JSON: {e}"))
 }
 
 /// Reads a boundary layer: one [`ParsedArea`] per feature, numbered from 1,
@@ -100,9 +143,9 @@ pub fn parse_areas_geojson(bytes: &[u8], name_field: &str) -> Result<Vec<ParsedA
             "the name property must not be empty".to_string(),
         ));
     }
-    let root = load(bytes)?;
-    let features = features(&root)?;
-    let crs = file_crs(&root)?.unwrap_or_default();
+    let doc = load(bytes)?;
+    let crs = doc.crs.unwrap_or_default();
+    let features = &doc.features;
     if !features.is_empty() && !any_has(features, name_field) {
         return Err(ImportError::UnknownColumn {
             field: "name".to_string(),
@@ -114,51 +157,88 @@ pub fn parse_areas_geojson(bytes: &[u8], name_field: &str) -> Result<Vec<ParsedA
     Ok(features
         .iter()
         .enumerate()
-        .map(|(i, f)| ParsedArea {
+        .map(|(i, raw)| ParsedArea {
             line: i as u64 + 1,
-            outcome: area(f, name_field, crs),
+            outcome: parse_raw(raw).and_then(|f| area(&f, name_field, crs)),
         })
         .collect())
 }
 
-fn load(bytes: &[u8]) -> Result<Value, ImportError> {
-    let text = utf8_text(bytes)?;
-    serde_json::from_str(text).map_err(|e| ImportError::NotJson(e.to_string()))
+/// A GeoJSON file's features (as slices of its text) and its CRS.
+struct Doc<'t> {
+    features: Vec<&'t RawValue>,
+    crs: Option<SourceCrs>,
 }
 
-/// The features of a FeatureCollection, or the Feature itself.
-fn features(root: &Value) -> Result<&[Value], ImportError> {
+/// Checks the whole text is JSON and finds the features without building
+/// values for them: the top level is read as members of raw text, and only
+/// `type` and `crs` are parsed.
+fn load(bytes: &[u8]) -> Result<Doc<'_>, ImportError> {
+    let text = utf8_text(bytes)?;
+    let top: &RawValue =
+        serde_json::from_str(text).map_err(|e| ImportError::NotJson(e.to_string()))?;
     let expected = "expected a FeatureCollection or a Feature";
-    let Some(obj) = root.as_object() else {
+    if raw_kind(top) != "an object" {
         return Err(ImportError::NotGeoJson(format!(
             "the top level is {}; {expected}",
-            json_kind(root)
+            raw_kind(top)
         )));
+    }
+    let members: HashMap<String, &RawValue> =
+        serde_json::from_str(top.get()).map_err(|e| ImportError::NotJson(e.to_string()))?;
+    let member = |name: &str| -> Option<Value> {
+        members
+            .get(name)
+            .and_then(|raw| serde_json::from_str(raw.get()).ok())
     };
-    match obj.get("type") {
-        Some(Value::String(t)) if t == "FeatureCollection" => match obj.get("features") {
-            Some(Value::Array(features)) => Ok(features),
-            Some(other) => Err(ImportError::NotGeoJson(format!(
-                "\"features\" is {}; a FeatureCollection needs an array of features",
-                json_kind(other)
-            ))),
-            None => Err(ImportError::NotGeoJson(
-                "the FeatureCollection has no \"features\" array".to_string(),
-            )),
+    let features = match member("type") {
+        Some(Value::String(t)) if t == "FeatureCollection" => match members.get("features") {
+            Some(raw) if raw_kind(raw) == "an array" => {
+                serde_json::from_str(raw.get()).map_err(|e| ImportError::NotJson(e.to_string()))?
+            }
+            Some(raw) => {
+                return Err(ImportError::NotGeoJson(format!(
+                    "\"features\" is {}; a FeatureCollection needs an array of features",
+                    raw_kind(raw)
+                )));
+            }
+            None => {
+                return Err(ImportError::NotGeoJson(
+                    "the FeatureCollection has no \"features\" array".to_string(),
+                ));
+            }
         },
-        Some(Value::String(t)) if t == "Feature" => Ok(std::slice::from_ref(root)),
-        Some(Value::String(t)) => Err(ImportError::NotGeoJson(format!(
-            "the top level is a {t:?} object; {expected}"
-        ))),
-        _ => Err(ImportError::NotGeoJson(format!(
-            "the top-level object has no \"type\"; {expected}"
-        ))),
+        Some(Value::String(t)) if t == "Feature" => vec![top],
+        Some(Value::String(t)) => {
+            return Err(ImportError::NotGeoJson(format!(
+                "the top level is a {t:?} object; {expected}"
+            )));
+        }
+        _ => {
+            return Err(ImportError::NotGeoJson(format!(
+                "the top-level object has no \"type\"; {expected}"
+            )));
+        }
+    };
+    let crs = file_crs(member("crs"))?;
+    Ok(Doc { features, crs })
+}
+
+/// What a raw JSON value is, from its first character (for messages).
+fn raw_kind(raw: &RawValue) -> &'static str {
+    match raw.get().trim_start().as_bytes().first() {
+        Some(b'{') => "an object",
+        Some(b'[') => "an array",
+        Some(b'"') => "a string",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'n') => "null",
+        _ => "a number",
     }
 }
 
 /// The CRS named by the file's `crs` member, if it has one.
-fn file_crs(root: &Value) -> Result<Option<SourceCrs>, ImportError> {
-    let Some(crs) = root.get("crs") else {
+fn file_crs(crs: Option<Value>) -> Result<Option<SourceCrs>, ImportError> {
+    let Some(crs) = crs else {
         return Ok(None);
     };
     if crs.is_null() {
@@ -179,29 +259,35 @@ fn file_crs(root: &Value) -> Result<Option<SourceCrs>, ImportError> {
     }
 }
 
-/// A feature's properties, as an object (possibly absent).
-fn properties(feature: &Value) -> Option<&Object> {
-    feature.get("properties").and_then(Value::as_object)
+/// A feature's properties alone (its geometry is skipped, not built).
+fn raw_properties(raw: &RawValue) -> Option<Object> {
+    #[derive(serde::Deserialize)]
+    struct Only {
+        properties: Option<Value>,
+    }
+    match serde_json::from_str::<Only>(raw.get()) {
+        Ok(Only {
+            properties: Some(Value::Object(p)),
+        }) => Some(p),
+        _ => None,
+    }
 }
 
 /// Whether any feature has the property `name`.
-fn any_has(features: &[Value], name: &str) -> bool {
+fn any_has(features: &[&RawValue], name: &str) -> bool {
     features
         .iter()
-        .filter_map(properties)
-        .any(|p| find_key(p, name).is_some())
+        .filter_map(|f| raw_properties(f))
+        .any(|p| find_key(&p, name).is_some())
 }
 
 /// Every property name any feature has, for messages.
-fn property_names(features: &[Value]) -> String {
-    let mut names: Vec<&str> = features
-        .iter()
-        .filter_map(properties)
-        .flat_map(|p| p.keys().map(String::as_str))
-        .collect();
-    names.sort_unstable();
-    names.dedup();
-    name_list(names.into_iter())
+fn property_names(features: &[&RawValue]) -> String {
+    let mut names: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    for p in features.iter().filter_map(|f| raw_properties(f)) {
+        names.extend(p.into_iter().map(|(k, _)| k));
+    }
+    name_list(names.iter().map(String::as_str))
 }
 
 /// Finds a property by name (exactly, or else ignoring case and spaces).
@@ -379,6 +465,16 @@ fn geometry(g: Option<&Value>, crs: SourceCrs, target: Target) -> Result<Geometr
             ));
         }
     };
+    // Counted before any position is converted: a two-million-vertex
+    // boundary is refused in a pass over the array, not after minutes of
+    // validation.
+    let n = count_positions(t, coordinates);
+    if n > crate::domain::geometry::MAX_POSITIONS {
+        return Err(format!(
+            "geometry: {}",
+            crate::domain::geometry::too_many_positions(n)
+        ));
+    }
     let position = |p: &Value| read_position(p, crs);
     match t {
         "Point" => Ok(Geometry::Point(Point(read_position_array(
@@ -397,6 +493,24 @@ fn geometry(g: Option<&Value>, crs: SourceCrs, target: Target) -> Result<Geometr
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(Geometry::MultiPolygon(MultiPolygon(polygons)))
         }
+    }
+}
+
+/// Positions in a Point, Polygon or MultiPolygon's coordinates (what is not
+/// an array of the right depth counts nothing; it is refused later).
+fn count_positions(t: &str, coordinates: &[Value]) -> usize {
+    let rings = |polygon: &Value| -> usize {
+        polygon.as_array().map_or(0, |rings| {
+            rings.iter().map(|r| r.as_array().map_or(0, Vec::len)).sum()
+        })
+    };
+    match t {
+        "Point" => 1,
+        "Polygon" => coordinates
+            .iter()
+            .map(|r| r.as_array().map_or(0, Vec::len))
+            .sum(),
+        _ => coordinates.iter().map(rings).sum(),
     }
 }
 

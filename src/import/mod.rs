@@ -4,6 +4,10 @@
 //!
 //! - [`parse_csv`] and [`parse_geojson`] give one [`ParsedRow`] per data row or
 //!   feature: validated [`AssetDetails`], or the reason the row was refused.
+//!   [`csv_rows`] and [`geojson_rows`] give the same rows one at a time, so
+//!   an import holds the file's bytes and one batch of assets, not every
+//!   parsed row (the GeoJSON reader keeps each feature as a borrowed slice of
+//!   the text and parses it when its turn comes).
 //! - [`parse_areas_geojson`] reads a boundary layer (wards, fee zones,
 //!   conservation areas) into named multipolygons.
 //! - [`Mapping`] says where the asset's fields are in the source.
@@ -46,8 +50,8 @@ use geo::Coord;
 
 use crate::domain::asset::{AssetDetails, AssetKind};
 
-pub use self::csv::parse_csv;
-pub use self::geojson::{parse_areas_geojson, parse_geojson};
+pub use self::csv::{CsvRows, csv_rows, parse_csv};
+pub use self::geojson::{GeoJsonRows, geojson_rows, parse_areas_geojson, parse_geojson};
 
 use self::fields::OwnField;
 
@@ -64,6 +68,11 @@ pub const FIELD_NAMES: [&str; 9] = [
     "listed",
     "photo_url",
 ];
+
+/// Most columns a CSV file may have: exports run to a few hundred; every
+/// column is kept per row as a source attribute, so a file of 100,000
+/// columns would make each row a 100,000-entry map.
+pub const MAX_COLUMNS: usize = 1_000;
 
 /// CSV columns tried, in order, for x when [`Mapping::x_field`] is not given.
 pub const DEFAULT_X_FIELDS: [&str; 5] = ["lon", "longitude", "x", "easting", "GeoX"];
@@ -221,6 +230,14 @@ pub enum ImportError {
         line: u64,
         /// What the CSV reader reported.
         message: String,
+    },
+    /// The CSV header has more columns than [`MAX_COLUMNS`].
+    #[error("the CSV header has {columns} columns; at most {max} are accepted")]
+    TooManyColumns {
+        /// Columns in the header.
+        columns: usize,
+        /// The limit.
+        max: usize,
     },
     /// Two CSV columns share a name, so rows cannot be read unambiguously.
     #[error("the CSV header names column {column:?} twice; rename one of them")]
@@ -460,18 +477,31 @@ fn position(crs: SourceCrs, x: f64, y: f64) -> Result<Coord<f64>, String> {
     }
 }
 
-/// Refuses every accepted row whose ref an earlier accepted row already has.
-fn refuse_duplicate_refs(rows: &mut [ParsedRow], noun: &str) {
-    let mut first_seen: HashMap<String, u64> = HashMap::with_capacity(rows.len());
-    for row in rows.iter_mut() {
-        let Ok(details) = &row.outcome else { continue };
-        if let Some(first) = first_seen.get(&details.asset_ref) {
+/// Refuses, row by row in file order, every accepted row whose ref an
+/// earlier accepted row already has (so a streaming parser can apply it as
+/// it goes: it keeps one entry per distinct ref, not the rows).
+struct FirstSeen {
+    refs: HashMap<String, u64>,
+    noun: &'static str,
+}
+
+impl FirstSeen {
+    fn new(noun: &'static str) -> Self {
+        FirstSeen {
+            refs: HashMap::new(),
+            noun,
+        }
+    }
+
+    fn check(&mut self, row: &mut ParsedRow) {
+        let Ok(details) = &row.outcome else { return };
+        if let Some(first) = self.refs.get(&details.asset_ref) {
             row.outcome = Err(format!(
-                "duplicate ref {} (first seen on {noun} {first})",
-                details.asset_ref
+                "duplicate ref {} (first seen on {} {first})",
+                details.asset_ref, self.noun
             ));
         } else {
-            first_seen.insert(details.asset_ref.clone(), row.line);
+            self.refs.insert(details.asset_ref.clone(), row.line);
         }
     }
 }

@@ -63,6 +63,9 @@ pub struct Register {
     cursor: Mutex<ChangeCursor>,
     /// How many boundary-layer replacements the area index reflects.
     seen_areas: AtomicI64,
+    /// When the index last caught up with the change feed (at load, then
+    /// each successful `catch_up`): readiness and the feed-lag metric.
+    caught_up: Mutex<std::time::Instant>,
     /// Each authority's fee schedules, so search results can carry a price
     /// without a database round trip.
     schedules: ArcSwap<HashMap<String, Vec<PublishedSchedule>>>,
@@ -86,6 +89,7 @@ impl Register {
             publishing: tokio::sync::Mutex::new(()),
             cursor: Mutex::new(cursor),
             seen_areas: AtomicI64::new(seen_areas),
+            caught_up: Mutex::new(std::time::Instant::now()),
             schedules: ArcSwap::from_pointee(HashMap::new()),
         };
         register.reload_schedules().await?;
@@ -100,6 +104,12 @@ impl Register {
     /// The boundary-layer index.
     pub fn areas(&self) -> Arc<AreaIndex> {
         self.areas.load_full()
+    }
+
+    /// Time since the index last caught up with the change feed.
+    pub fn since_caught_up(&self) -> Option<std::time::Duration> {
+        let at = *self.caught_up.lock().ok()?;
+        Some(at.elapsed())
     }
 
     /// Which database this is.
@@ -181,6 +191,7 @@ impl Register {
             *self.cursor.lock().expect("cursor lock") = batch.next;
             total += batch.ids.len();
             if !batch.more {
+                *self.caught_up.lock().expect("caught-up lock") = std::time::Instant::now();
                 return Ok(total);
             }
         }
