@@ -14,6 +14,7 @@ pub mod imports;
 pub mod ledger;
 pub mod map;
 pub mod openapi;
+pub mod site_searches;
 
 use std::sync::Arc;
 
@@ -42,6 +43,8 @@ pub struct Settings {
     pub admin_token_hash: Option<String>,
     /// Largest document attached to an application, in bytes.
     pub max_attachment_bytes: usize,
+    /// Limits on site searches (largest search region).
+    pub site_search_limits: crate::domain::matching::Limits,
 }
 
 impl Default for Settings {
@@ -50,6 +53,7 @@ impl Default for Settings {
             public_read: false,
             admin_token_hash: None,
             max_attachment_bytes: crate::domain::attachment::DEFAULT_MAX_BYTES,
+            site_search_limits: crate::domain::matching::Limits::default(),
         }
     }
 }
@@ -87,6 +91,7 @@ pub fn app(state: AppState) -> Router {
         .merge(applications::router())
         .merge(ledger::router())
         .merge(map::router())
+        .merge(site_searches::router())
         .merge(openapi::router())
         .merge(crate::ogc::router())
         .fallback(not_found)

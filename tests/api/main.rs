@@ -19,4 +19,5 @@ mod ledger;
 mod ogc;
 mod openapi;
 mod register;
+mod site_searches;
 mod tiles;
