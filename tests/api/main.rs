@@ -19,5 +19,6 @@ mod ledger;
 mod ogc;
 mod openapi;
 mod register;
+mod saved_site_searches;
 mod site_searches;
 mod tiles;
