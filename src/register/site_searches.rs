@@ -51,7 +51,10 @@ pub struct SiteSearchAnswer {
 /// shared), so a search over thousands of candidates prices each kind of
 /// site once.
 #[derive(Default)]
-struct FeeMemo(HashMap<String, HashMap<String, Vec<Option<Option<(Decimal, String)>>>>>);
+struct FeeMemo(HashMap<String, HashMap<String, Vec<Option<Fee>>>>);
+
+/// A year-one fee and its currency, or none (no schedule in effect).
+type Fee = Option<(Decimal, String)>;
 
 impl Register {
     /// Runs a validated search on the current snapshot.

@@ -317,16 +317,18 @@ fn greedy_fill(
 pub fn exact(inst: &Instance) -> f64 {
     let cov = covers(inst);
     let n = inst.sites.len();
-    let mut conflict = vec![vec![false; n]; n];
-    for a in 0..n {
-        for b in a + 1..n {
-            let close = inst.min_spacing_m > 0.0
-                && super::earth::geodesic(inst.sites[a].point, inst.sites[b].point)
-                    < inst.min_spacing_m;
-            conflict[a][b] = close;
-            conflict[b][a] = close;
-        }
-    }
+    let conflict: Vec<Vec<bool>> = (0..n)
+        .map(|a| {
+            (0..n)
+                .map(|b| {
+                    a != b
+                        && inst.min_spacing_m > 0.0
+                        && super::earth::geodesic(inst.sites[a].point, inst.sites[b].point)
+                            < inst.min_spacing_m
+                })
+                .collect()
+        })
+        .collect();
     let mut best = 0.0f64;
     let mut set = Vec::new();
     fn walk(
