@@ -16,12 +16,20 @@ async fn main() -> std::process::ExitCode {
                 .unwrap_or_else(|_| "streetcell=info,tower_http=warn".into()),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, not in a log file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match streetcell::cli::run(streetcell::cli::Cli::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
+            // Distinct from a failure to run: the report is printed and the
+            // good rows landed, but a script should notice the rest.
+            if e.is::<streetcell::cli::RowsRejected>() {
+                std::process::ExitCode::from(2)
+            } else {
+                std::process::ExitCode::FAILURE
+            }
         }
     }
 }

@@ -70,6 +70,9 @@ async fn api() -> impl IntoResponse {
         super::admin::create_authority,
         super::admin::create_organisation,
         super::admin::create_token,
+        super::admin::list_organisations,
+        super::admin::list_tokens,
+        super::admin::revoke_token,
         super::assets::list,
         super::assets::nearest,
         super::assets::search,
@@ -125,6 +128,9 @@ async fn api() -> impl IntoResponse {
         Organisation,
         super::admin::NewToken,
         Token,
+        OrganisationList,
+        super::admin::TokenView,
+        super::admin::TokenList,
         QuoteBody,
         AreaFeatureCollection,
         crate::domain::application::ApplicationRequest,
@@ -414,11 +420,22 @@ pub struct Organisation {
     name: String,
 }
 
+/// The organisations.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct OrganisationList {
+    organisations: Vec<Organisation>,
+}
+
 /// A new bearer token; shown once, stored only as a hash.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct Token {
     token: String,
+    /// Its number, for listing and revoking it.
+    id: i64,
+    /// When it stops working; null: never.
+    expires_at: Option<String>,
 }
 
 /// Body of `POST /v1/quotes`.

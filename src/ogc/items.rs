@@ -14,7 +14,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::crs::{BboxFilter, Crs, bad_request, parse_bbox_in};
 use super::filter::{self, Filter, Schema};
-use super::{GEOJSON, JSON, Source, base_url, find_collection};
+use super::{GEOJSON, JSON, Shape, Source, base_url, find_feature_collection};
 use crate::domain::area::Area;
 use crate::geojson_io::{
     begin_collection, end_collection,
@@ -45,7 +45,8 @@ const ASSET_FILTERS: [&str; 5] = ["kind", "status", "authority", "power_supply",
 /// Attribute filters of the area collections.
 const AREA_FILTERS: [&str; 2] = ["authority", "name"];
 
-/// The query string as a map, refusing unknown and repeated parameters.
+/// The query string as a map, refusing unknown parameters and parameters
+/// repeated with different values.
 fn params(uri: &Uri, allowed: &[&[&str]]) -> ApiResult<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for (k, v) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
@@ -55,10 +56,19 @@ fn params(uri: &Uri, allowed: &[&[&str]]) -> ApiResult<BTreeMap<String, String>>
                 allowed.concat().join(", ")
             )));
         }
-        if out.insert(k.to_string(), v.into_owned()).is_some() {
-            return Err(ApiError::BadRequest(format!(
-                "query parameter {k:?} is given more than once"
-            )));
+        // The same value twice is harmless (GDAL 3.6 appends `crs` to
+        // `next` links that already carry it); two different values are
+        // ambiguous.
+        match out.get(k.as_ref()) {
+            Some(earlier) if *earlier != v => {
+                return Err(ApiError::BadRequest(format!(
+                    "query parameter {k:?} is given more than once with different values"
+                )));
+            }
+            Some(_) => {}
+            None => {
+                out.insert(k.to_string(), v.into_owned());
+            }
         }
     }
     Ok(out)
@@ -182,6 +192,20 @@ fn with_param(uri: &Uri, name: &str, value: &str) -> String {
     format!("{}?{}", uri.path(), query)
 }
 
+/// The asset with a Polygon written as a MultiPolygon of one, for the
+/// `assets-polygons` collection (one geometry type per page); others as
+/// they are.
+fn as_multi_polygon(l: &Arc<Located>) -> Arc<Located> {
+    match &l.asset.details.geometry {
+        Geometry::Polygon(p) => {
+            let mut asset = l.asset.clone();
+            asset.details.geometry = Geometry::MultiPolygon(geo::MultiPolygon(vec![p.clone()]));
+            Arc::new(Located::new(asset))
+        }
+        _ => Arc::clone(l),
+    }
+}
+
 /// An asset as a Feature in `crs`: for CRS84 from its kept encoding (and
 /// kept, if newly made, when `keep`); other CRSs are encoded afresh.
 fn write_feature(out: &mut Vec<u8>, l: &Located, crs: Crs, keep: bool) {
@@ -274,7 +298,7 @@ pub(super) async fn items(
     uri: Uri,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let c = find_collection(&id)?;
+    let c = find_feature_collection(&id)?;
     let filters: &[&str] = match c.source {
         Source::Assets => &ASSET_FILTERS,
         Source::Areas(_) => &AREA_FILTERS,
@@ -389,10 +413,14 @@ pub(super) async fn items(
             // Nothing to filter on (a client exporting everything): page
             // straight through the id-sorted slots instead of collecting
             // the whole register for every page.
-            let unfiltered = bbox.is_none() && cql.is_none() && crit.is_empty();
+            let shape = c.shape;
+            let unfiltered = bbox.is_none() && cql.is_none() && crit.is_empty() && shape.is_none();
             let (matched, page) = if unfiltered {
                 (snap.len(), snap.page(offset, limit))
-            } else if cql.is_none() && bbox.as_ref().is_none_or(|b| b.bng.is_none()) {
+            } else if cql.is_none()
+                && shape.is_none()
+                && bbox.as_ref().is_none_or(|b| b.bng.is_none())
+            {
                 // Only the index's own tests remain (a lon/lat bbox and the
                 // criteria): a point's position and its kind, status and
                 // power supply are decided on its tree entry, without
@@ -410,6 +438,7 @@ pub(super) async fn items(
                                 && b.exact(&a.details.geometry)
                         })
                         && cql.as_ref().is_none_or(|f| f.matches(a))
+                        && shape.is_none_or(|s| s.holds(&a.details.geometry))
                 });
                 (
                     hits.len(),
@@ -417,6 +446,13 @@ pub(super) async fn items(
                 )
             };
             write_head(&mut out, matched, page.len());
+            let promoted: Vec<Arc<Located>>;
+            let page: Vec<&Arc<Located>> = if shape == Some(Shape::Polygons) {
+                promoted = page.iter().map(|l| as_multi_polygon(l)).collect();
+                promoted.iter().collect()
+            } else {
+                page
+            };
             if page.len() > STREAM_FROM {
                 let page = page.into_iter().map(Arc::clone).collect();
                 let mut r = geojson_response(content_type, crs, Vec::new());
@@ -473,7 +509,7 @@ pub(super) async fn item(
     uri: Uri,
     Path((id, feature_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let c = find_collection(&id)?;
+    let c = find_feature_collection(&id)?;
     let p = params(&uri, &[&["crs", "f"]])?;
     let content_type = format(&p)?;
     let crs = output_crs(&p)?;
@@ -482,8 +518,15 @@ pub(super) async fn item(
     match c.source {
         Source::Assets => {
             let snap = state.register.assets().snapshot();
-            let l = snap.get(&feature_id).ok_or_else(missing)?;
-            write_feature(&mut out, l, crs, true);
+            let l = snap
+                .get(&feature_id)
+                .filter(|l| c.shape.is_none_or(|s| s.holds(&l.asset.details.geometry)))
+                .ok_or_else(missing)?;
+            if c.shape == Some(Shape::Polygons) {
+                write_feature(&mut out, &as_multi_polygon(l), crs, false);
+            } else {
+                write_feature(&mut out, l, crs, true);
+            }
         }
         Source::Areas(layer) => {
             let n: i64 = feature_id.parse().map_err(|_| missing())?;

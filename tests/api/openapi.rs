@@ -11,7 +11,7 @@ use crate::helpers::{ADMIN, Db, content_type, spawn_app};
 
 /// Every operation of the HTTP API, written out by hand from the README's
 /// API table (independent of the annotations the document is built from).
-const OPERATIONS: [(&str, &str); 56] = [
+const OPERATIONS: [(&str, &str); 61] = [
     ("get", "/"),
     ("get", "/conformance"),
     ("get", "/api"),
@@ -25,6 +25,11 @@ const OPERATIONS: [(&str, &str); 56] = [
     ("post", "/v1/authorities"),
     ("post", "/v1/organisations"),
     ("post", "/v1/tokens"),
+    ("get", "/v1/tokens"),
+    ("delete", "/v1/tokens/{id}"),
+    ("get", "/v1/organisations"),
+    ("get", "/tileMatrixSets"),
+    ("get", "/tileMatrixSets/{tileMatrixSetId}"),
     ("get", "/v1/assets"),
     ("get", "/v1/assets/nearest"),
     ("post", "/v1/assets/search"),
