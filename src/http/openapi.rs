@@ -40,6 +40,14 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc
 }
 
+/// The document as served: [`document`] plus each OGC collection's own
+/// items path (`ogc::add_collection_paths`, for GDAL's page size).
+pub fn document_json() -> Value {
+    let mut doc = serde_json::to_value(document()).expect("an OpenAPI document always serialises");
+    crate::ogc::add_collection_paths(&mut doc);
+    doc
+}
+
 /// This document.
 #[utoipa::path(get, path = "/api", tag = "service", security(()),
     responses((status = 200, description = "OpenAPI 3.0 document", body = Object,
@@ -47,7 +55,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
 async fn api() -> impl IntoResponse {
     static BODY: OnceLock<Vec<u8>> = OnceLock::new();
     let body = BODY.get_or_init(|| {
-        serde_json::to_vec(&document()).expect("an OpenAPI document always serialises")
+        serde_json::to_vec(&document_json()).expect("an OpenAPI document always serialises")
     });
     ([(header::CONTENT_TYPE, OPENAPI_JSON)], body.as_slice())
 }
@@ -511,10 +519,7 @@ pub struct Unprocessable(Problem);
     responses((status = 200, description = "HTML", content_type = "text/html")))]
 async fn api_html() -> impl IntoResponse {
     static PAGE: OnceLock<String> = OnceLock::new();
-    let page = PAGE.get_or_init(|| {
-        let doc = serde_json::to_value(document()).expect("an OpenAPI document always serialises");
-        render_html(&doc)
-    });
+    let page = PAGE.get_or_init(|| render_html(&document_json()));
     (
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
         page.as_str(),

@@ -78,6 +78,43 @@ pub fn router() -> Router<AppState> {
 ))]
 pub struct OgcApiDoc;
 
+/// Adds each collection's items path to the API document (`/api`), with
+/// `limit` as a shared parameter (`#/components/parameters/limit`) that
+/// declares its default and maximum. GDAL's OAPIF driver (3.10 on) looks
+/// for exactly that (the concrete path of the collection it reads, a
+/// `limit` parameter by `$ref`) to choose its page size: with these it asks
+/// for 1,000 features a page instead of 10 (GDAL 3.6, which reads no API
+/// description, needs `-oo PAGE_SIZE=...`).
+pub fn add_collection_paths(doc: &mut Value) {
+    let template = "/paths/~1collections~1{collectionId}~1items/get";
+    let Some(get) = doc.pointer(template).cloned() else {
+        return;
+    };
+    let mut limit = None;
+    let mut parameters = Vec::new();
+    for p in get["parameters"].as_array().into_iter().flatten() {
+        match p["name"].as_str() {
+            Some("collectionId") => {}
+            Some("limit") => {
+                let mut p = p.clone();
+                p["schema"]["default"] = json!(crate::http::assets::DEFAULT_LIMIT);
+                limit = Some(p);
+                parameters.push(json!({"$ref": "#/components/parameters/limit"}));
+            }
+            _ => parameters.push(p.clone()),
+        }
+    }
+    let Some(limit) = limit else { return };
+    doc["components"]["parameters"]["limit"] = limit;
+    for c in &COLLECTIONS {
+        let mut op = get.clone();
+        op["operationId"] = json!(format!("items_{}", c.id.replace('-', "_")));
+        op["summary"] = json!(format!("The features of {}", c.title.to_lowercase()));
+        op["parameters"] = json!(parameters);
+        doc["paths"][format!("/collections/{}/items", c.id)] = json!({ "get": op });
+    }
+}
+
 /// Conformance classes implemented.
 pub const CONFORMANCE: [&str; 16] = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",

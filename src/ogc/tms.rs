@@ -7,6 +7,9 @@
 //! encoding of WebMercatorQuad, computed from its definition: the square
 //! of EPSG:3857 half-width 20037508.3427892 m, 256-pixel tiles, each level
 //! halving the cell size, scale denominators at the standard 0.28 mm pixel.
+//! It also carries the member names of the 1.0 encoding (17-083r2:
+//! `identifier`, `supportedCRS`, `topLeftCorner`...), which is all GDAL
+//! before 3.7 (Debian 12's 3.6) reads; later versions read the 2.0 names.
 
 use axum::Router;
 use axum::extract::Path;
@@ -22,6 +25,7 @@ use crate::http::{ApiError, ApiResult, AppState};
 
 /// Half the width of the EPSG:3857 square, metres.
 const HALF_WORLD: f64 = 20_037_508.342_789_244;
+const EPSG_3857: &str = "http://www.opengis.net/def/crs/EPSG/0/3857";
 /// The standard rendering pixel, metres (OGC 17-083r4).
 const PIXEL: f64 = 0.00028;
 const TILE: u32 = 256;
@@ -86,6 +90,10 @@ pub fn web_mercator_quad() -> Value {
                 "tileHeight": TILE,
                 "matrixWidth": n,
                 "matrixHeight": n,
+                // 1.0 names of the same facts.
+                "type": "TileMatrixType",
+                "identifier": z.to_string(),
+                "topLeftCorner": [-HALF_WORLD, HALF_WORLD],
             })
         })
         .collect();
@@ -93,15 +101,21 @@ pub fn web_mercator_quad() -> Value {
         "id": TILE_MATRIX_SET,
         "title": "Google Maps Compatible for the World",
         "uri": TILE_MATRIX_SET_URI,
-        "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+        "crs": EPSG_3857,
         "orderedAxes": ["X", "Y"],
         "wellKnownScaleSet": "http://www.opengis.net/def/wkss/OGC/1.0/GoogleMapsCompatible",
         "boundingBox": {
             "lowerLeft": [-HALF_WORLD, -HALF_WORLD],
             "upperRight": [HALF_WORLD, HALF_WORLD],
-            "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+            "crs": EPSG_3857,
+            "type": "BoundingBoxType",
+            "lowerCorner": [-HALF_WORLD, -HALF_WORLD],
+            "upperCorner": [HALF_WORLD, HALF_WORLD],
         },
         "tileMatrices": matrices,
+        "type": "TileMatrixSetType",
+        "identifier": TILE_MATRIX_SET,
+        "supportedCRS": EPSG_3857,
     })
 }
 

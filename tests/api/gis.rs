@@ -337,3 +337,37 @@ async fn browsers_get_a_landing_page_for_people() {
     assert_eq!(s, 200);
     assert!(landing["links"].is_array(), "{landing}");
 }
+
+/// GDAL (3.10 on) picks its page size from the API document: the concrete
+/// items path of the collection it reads, a `limit` parameter by `$ref`,
+/// and that parameter's default and maximum, aiming for 1,000 within the
+/// maximum. This follows those steps over the document served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_document_offers_gdal_a_page_size() {
+    let app = spawn_app(Db::Sqlite).await.unwrap();
+    let (s, doc) = app.get("/api", None).await;
+    assert_eq!(s, 200);
+    for id in [
+        "assets",
+        "assets-points",
+        "assets-polygons",
+        "wards",
+        "fee-zones",
+        "conservation-areas",
+    ] {
+        let params = doc["paths"][format!("/collections/{id}/items")]["get"]["parameters"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no path for {id}"));
+        let reference = params
+            .iter()
+            .filter_map(|p| p["$ref"].as_str())
+            .find(|r| r.contains("limit"))
+            .expect("limit by $ref");
+        let limit = doc.pointer(reference.strip_prefix('#').unwrap()).unwrap();
+        let maximum = limit["schema"]["maximum"].as_i64().unwrap();
+        let default = limit["schema"]["default"].as_i64().unwrap();
+        let page = 1000.max(default).min(maximum);
+        assert_eq!(page, 1000, "{id}: {limit}");
+        assert!(params.iter().all(|p| p["name"] != "collectionId"), "{id}");
+    }
+}

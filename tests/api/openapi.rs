@@ -11,7 +11,7 @@ use crate::helpers::{ADMIN, Db, content_type, spawn_app};
 
 /// Every operation of the HTTP API, written out by hand from the README's
 /// API table (independent of the annotations the document is built from).
-const OPERATIONS: [(&str, &str); 61] = [
+const OPERATIONS: [(&str, &str); 67] = [
     ("get", "/"),
     ("get", "/conformance"),
     ("get", "/api"),
@@ -29,6 +29,13 @@ const OPERATIONS: [(&str, &str); 61] = [
     ("delete", "/v1/tokens/{id}"),
     ("get", "/v1/organisations"),
     ("get", "/tileMatrixSets"),
+    // Each collection's items, for GDAL's page size (see gis.rs).
+    ("get", "/collections/assets/items"),
+    ("get", "/collections/assets-points/items"),
+    ("get", "/collections/assets-polygons/items"),
+    ("get", "/collections/wards/items"),
+    ("get", "/collections/fee-zones/items"),
+    ("get", "/collections/conservation-areas/items"),
     ("get", "/tileMatrixSets/{tileMatrixSetId}"),
     ("get", "/v1/assets"),
     ("get", "/v1/assets/nearest"),
