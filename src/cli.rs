@@ -1,4 +1,8 @@
-//! The `streetcell` command line: serve, import, import-areas, token.
+//! The `streetcell` command line: serve, import, import-areas, and the
+//! setup commands in `cli/setup.rs` (authority, organisation, token,
+//! fee-schedule).
+
+mod setup;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -9,7 +13,6 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::domain::access::{Principal, Role, validate_token_scope};
 use crate::domain::area::AreaLayer;
 use crate::http::imports::MappingParams;
 use crate::http::{AppState, Settings};
@@ -57,7 +60,31 @@ pub enum Command {
         #[command(subcommand)]
         action: TokenAction,
     },
+    /// Councils using this deployment.
+    Authority {
+        /// Authority action.
+        #[command(subcommand)]
+        action: setup::AuthorityAction,
+    },
+    /// Operators and neutral hosts.
+    Organisation {
+        /// Organisation action.
+        #[command(subcommand)]
+        action: setup::OrganisationAction,
+    },
+    /// A council's published fee schedule.
+    FeeSchedule {
+        /// Fee-schedule action.
+        #[command(subcommand)]
+        action: setup::FeeScheduleAction,
+    },
 }
+
+/// The error `streetcell import` ends with when rows were rejected (after
+/// printing its report), so scripts notice; the binary exits with 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} rows were rejected")]
+pub struct RowsRejected(pub usize);
 
 /// `serve` options.
 #[derive(Args, Debug)]
@@ -214,6 +241,21 @@ pub enum TokenAction {
         /// Who or what the token is for.
         #[arg(long)]
         name: String,
+        /// When the token stops working (RFC 3339, e.g. 2027-03-31T23:59:59Z).
+        #[arg(long)]
+        expires_at: Option<String>,
+    },
+    /// List tokens (never their secrets).
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by its number (from `token list`); running servers
+    /// refuse it within a second.
+    Revoke {
+        /// The token's number.
+        id: i64,
     },
 }
 
@@ -226,31 +268,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve(store, args).await,
         Command::Import(args) => import_file(store, args).await,
         Command::ImportAreas(args) => import_areas(store, args).await,
-        Command::Token {
-            action:
-                TokenAction::Create {
-                    role,
-                    authority,
-                    organisation,
-                    name,
-                },
-        } => {
-            let role: Role = role.parse().map_err(anyhow::Error::msg)?;
-            validate_token_scope(role, authority.as_deref(), organisation.as_deref())
-                .map_err(anyhow::Error::msg)?;
-            let principal = match role {
-                Role::Admin => Principal::Admin,
-                Role::Staff => Principal::Staff {
-                    authority: authority.unwrap_or_default(),
-                },
-                Role::Operator => Principal::Operator {
-                    organisation: organisation.unwrap_or_default(),
-                },
-            };
-            let token = store.create_token(&principal, &name).await?;
-            println!("{token}");
-            Ok(())
-        }
+        Command::Token { action } => setup::token(&store, action).await,
+        Command::Authority { action } => setup::authority(&store, action).await,
+        Command::Organisation { action } => setup::organisation(&store, action).await,
+        Command::FeeSchedule { action } => setup::fee_schedule(&store, action).await,
     }
 }
 
@@ -430,6 +451,9 @@ async fn import_file(store: Store, args: ImportArgs) -> anyhow::Result<()> {
                 println!("  {n:>8} × {reason}");
             }
         }
+    }
+    if !report.rejected.is_empty() {
+        return Err(RowsRejected(report.rejected.len()).into());
     }
     Ok(())
 }

@@ -47,7 +47,10 @@ pub async fn load_if_empty(store: &Store) -> anyhow::Result<Option<Vec<(String, 
             },
         ),
     ] {
-        tokens.push((label.to_string(), store.create_token(&p, "demo").await?));
+        tokens.push((
+            label.to_string(),
+            store.create_token(&p, "demo", None).await?,
+        ));
     }
     Ok(Some(tokens))
 }

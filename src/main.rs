@@ -15,7 +15,9 @@ async fn main() -> std::process::ExitCode {
         .unwrap_or_else(|_| "streetcell=info,tower_http=warn".into());
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, not in a log file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     if cli.log_format == "json" {
         // One JSON object a line, with the request span's fields
         // (request_id, method, route) on every line of a request.
@@ -30,7 +32,13 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
+            // Distinct from a failure to run: the report is printed and the
+            // good rows landed, but a script should notice the rest.
+            if e.is::<streetcell::cli::RowsRejected>() {
+                std::process::ExitCode::from(2)
+            } else {
+                std::process::ExitCode::FAILURE
+            }
         }
     }
 }

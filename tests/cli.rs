@@ -194,8 +194,9 @@ fn import_json_reports_inserted_updated_and_rejected_lines() {
             .arg("--json"))
     };
 
+    // A rejected row: the report is printed, and the exit status is 2.
     let out = import(&db);
-    assert!(out.status.success(), "{out:?}");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
     let stdout = text(&out.stdout);
     assert_eq!(stdout.lines().count(), 1, "one JSON line: {stdout:?}");
     let report: Value = serde_json::from_str(stdout.trim()).expect("JSON report");
@@ -223,7 +224,7 @@ fn import_json_reports_inserted_updated_and_rejected_lines() {
 
     // Again: the same refs are updated, not duplicated.
     let out = import(&db);
-    assert!(out.status.success(), "{out:?}");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
     let report: Value = serde_json::from_str(text(&out.stdout).trim()).expect("JSON report");
     assert_eq!(
         report,
@@ -253,7 +254,7 @@ fn import_json_reports_inserted_updated_and_rejected_lines() {
     let out = run(streetcell(&db)
         .args(["import", "--authority", "trafford"])
         .arg(&file));
-    assert!(out.status.success(), "{out:?}");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
     let stdout = text(&out.stdout);
     assert!(
         stdout.contains("0 inserted, 2 updated, 1 rejected"),

@@ -301,38 +301,50 @@ pub fn validate_coordinates(geometry: &Geometry<f64>) -> Result<(), InvalidField
 }
 
 impl AssetDetails {
-    /// Validates the fields that have rules beyond their types.
+    /// Validates the fields that have rules beyond their types: the first
+    /// problem (an import row's reason).
     pub fn validate(&self) -> Result<(), InvalidField> {
+        match self.problems().into_iter().next() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Every field that breaks a rule beyond its type (an API answer names
+    /// them all at once).
+    pub fn problems(&self) -> Vec<InvalidField> {
+        let mut out = Vec::new();
         let r = self.asset_ref.trim();
         if r.is_empty() {
-            return Err(InvalidField::new("ref", "must not be empty"));
+            out.push(InvalidField::new("ref", "must not be empty"));
+        } else if r.len() > 200 {
+            out.push(InvalidField::new("ref", "must be at most 200 characters"));
         }
-        if r.len() > 200 {
-            return Err(InvalidField::new("ref", "must be at most 200 characters"));
+        if let Err(e) = validate_geometry(&self.geometry) {
+            out.push(e);
         }
-        validate_geometry(&self.geometry)?;
         if let Some(h) = self.height_m
             && !(h.is_finite() && (0.0..=1000.0).contains(&h))
         {
-            return Err(InvalidField::new("height_m", "must be between 0 and 1000"));
+            out.push(InvalidField::new("height_m", "must be between 0 and 1000"));
         }
         if let Some(l) = self.load_rating_kg
             && !(l.is_finite() && l >= 0.0)
         {
-            return Err(InvalidField::new("load_rating_kg", "must be 0 or more"));
+            out.push(InvalidField::new("load_rating_kg", "must be 0 or more"));
         }
         if self.capacity == 0 {
-            return Err(InvalidField::new("capacity", "must be at least 1"));
+            out.push(InvalidField::new("capacity", "must be at least 1"));
         }
         if let Some(y) = self.install_year
             && !(1800..=2200).contains(&y)
         {
-            return Err(InvalidField::new(
+            out.push(InvalidField::new(
                 "install_year",
                 "must be a four-digit year",
             ));
         }
-        Ok(())
+        out
     }
 
     /// The point used for point-in-polygon placement: the point itself, or a

@@ -38,6 +38,16 @@ impl fmt::Display for Slug {
     }
 }
 
+/// A display name (of an authority, organisation or token): trimmed, 1 to
+/// 200 characters.
+pub fn display_name(value: &str) -> Result<String, String> {
+    let v = value.trim();
+    if v.is_empty() || v.chars().count() > 200 {
+        return Err("must be 1-200 characters".into());
+    }
+    Ok(v.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::Slug;

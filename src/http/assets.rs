@@ -17,7 +17,7 @@ use super::openapi::{BadRequest, Forbidden, NotFound, Unauthorized, Unprocessabl
 use super::params::{KEEP_ENCODINGS_UP_TO, criteria, page_href, page_limit, parse_bbox};
 use super::{ApiError, ApiResult, AppState, Encoded, Json, Query};
 use crate::domain::asset::{
-    AssetDetails, AssetStatus, InvalidField, PowerSupply, asset_id, parse_date,
+    AssetDetails, AssetKind, AssetStatus, InvalidField, PowerSupply, asset_id, parse_date,
 };
 use crate::geojson_io::{
     begin_collection, end_collection,
@@ -388,6 +388,7 @@ struct AssetProperties {
 }
 
 impl AssetWrite {
+    /// The details, or a 422 naming every bad field at once.
     fn into_details(self) -> ApiResult<AssetDetails> {
         fn parse<T>(
             field: &str,
@@ -395,30 +396,75 @@ impl AssetWrite {
         ) -> Result<T, InvalidField> {
             r.map_err(|e| InvalidField::new(field, e.to_string()))
         }
+        /// The value, or a stand-in with the error noted.
+        fn or_note<T>(
+            errors: &mut Vec<InvalidField>,
+            r: Result<T, InvalidField>,
+            stand_in: T,
+        ) -> T {
+            r.unwrap_or_else(|e| {
+                errors.push(e);
+                stand_in
+            })
+        }
+        let mut errors = Vec::new();
         let p = self.properties;
+        let kind = or_note(&mut errors, parse("kind", p.kind.parse()), AssetKind::Other);
+        let geometry = parse_geometry(&self.geometry, "geometry");
+        let geometry_ok = geometry.is_ok();
+        let geometry = or_note(
+            &mut errors,
+            geometry,
+            geo::Geometry::Point(Point::new(0.0, 0.0)),
+        );
+        let power_supply = match p.power_supply {
+            Some(s) => or_note(
+                &mut errors,
+                parse("power_supply", s.parse()),
+                PowerSupply::None,
+            ),
+            None => PowerSupply::None,
+        };
+        let last_inspected = or_note(
+            &mut errors,
+            p.last_inspected.as_deref().map(parse_date).transpose(),
+            None,
+        );
+        let status = match p.status {
+            Some(s) => or_note(
+                &mut errors,
+                parse("status", s.parse()),
+                AssetStatus::Available,
+            ),
+            None => AssetStatus::Available,
+        };
         let details = AssetDetails {
             asset_ref: p.asset_ref.trim().to_string(),
-            kind: parse("kind", p.kind.parse())?,
-            geometry: parse_geometry(&self.geometry, "geometry")?,
+            kind,
+            geometry,
             height_m: p.height_m,
-            power_supply: match p.power_supply {
-                Some(s) => parse("power_supply", s.parse())?,
-                None => PowerSupply::None,
-            },
+            power_supply,
             capacity: p.capacity.unwrap_or(1),
             load_rating_kg: p.load_rating_kg,
-            last_inspected: p.last_inspected.as_deref().map(parse_date).transpose()?,
+            last_inspected,
             install_year: p.install_year,
-            status: match p.status {
-                Some(s) => parse("status", s.parse())?,
-                None => AssetStatus::Available,
-            },
+            status,
             listed: p.listed.unwrap_or(false),
             photo_url: p.photo_url,
             source_attributes: p.source_attributes.unwrap_or_default(),
         };
-        details.validate()?;
-        Ok(details)
+        errors.extend(
+            details
+                .problems()
+                .into_iter()
+                // A stand-in geometry's problems are not the client's.
+                .filter(|e| geometry_ok || e.field != "geometry"),
+        );
+        if errors.is_empty() {
+            Ok(details)
+        } else {
+            Err(ApiError::Invalid(errors))
+        }
     }
 }
 

@@ -11,6 +11,7 @@ pub mod conditional;
 pub mod error;
 pub mod fees;
 pub mod health;
+pub mod home;
 pub mod imports;
 pub mod ledger;
 pub mod limits;
@@ -114,6 +115,8 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        // gzip or br when the client accepts it (a z12 demo tile: 538 KB raw).
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .layer(from_fn_with_state(state.clone(), limits::guard))
         .layer(from_fn(error::problem_json_everywhere))

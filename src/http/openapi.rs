@@ -44,6 +44,14 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc
 }
 
+/// The document as served: [`document`] plus each OGC collection's own
+/// items path (`ogc::add_collection_paths`, for GDAL's page size).
+pub fn document_json() -> Value {
+    let mut doc = serde_json::to_value(document()).expect("an OpenAPI document always serialises");
+    crate::ogc::add_collection_paths(&mut doc);
+    doc
+}
+
 /// This document.
 #[utoipa::path(get, path = "/api", tag = "service", security(()),
     responses((status = 200, description = "OpenAPI 3.0 document", body = Object,
@@ -51,7 +59,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
 async fn api() -> impl IntoResponse {
     static BODY: OnceLock<Vec<u8>> = OnceLock::new();
     let body = BODY.get_or_init(|| {
-        serde_json::to_vec(&document()).expect("an OpenAPI document always serialises")
+        serde_json::to_vec(&document_json()).expect("an OpenAPI document always serialises")
     });
     ([(header::CONTENT_TYPE, OPENAPI_JSON)], body.as_slice())
 }
@@ -76,6 +84,9 @@ async fn api() -> impl IntoResponse {
         super::admin::create_authority,
         super::admin::create_organisation,
         super::admin::create_token,
+        super::admin::list_organisations,
+        super::admin::list_tokens,
+        super::admin::revoke_token,
         super::assets::list,
         super::assets::nearest,
         super::assets::search,
@@ -135,6 +146,9 @@ async fn api() -> impl IntoResponse {
         Organisation,
         super::admin::NewToken,
         Token,
+        OrganisationList,
+        super::admin::TokenView,
+        super::admin::TokenList,
         QuoteBody,
         AreaFeatureCollection,
         crate::domain::application::ApplicationRequest,
@@ -419,11 +433,22 @@ pub struct Organisation {
     name: String,
 }
 
+/// The organisations.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct OrganisationList {
+    organisations: Vec<Organisation>,
+}
+
 /// A new bearer token; shown once, stored only as a hash.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct Token {
     token: String,
+    /// Its number, for listing and revoking it.
+    id: i64,
+    /// When it stops working; null: never.
+    expires_at: Option<String>,
 }
 
 /// Body of `POST /v1/quotes`.
@@ -499,10 +524,7 @@ pub struct Unprocessable(Problem);
     responses((status = 200, description = "HTML", content_type = "text/html")))]
 async fn api_html() -> impl IntoResponse {
     static PAGE: OnceLock<String> = OnceLock::new();
-    let page = PAGE.get_or_init(|| {
-        let doc = serde_json::to_value(document()).expect("an OpenAPI document always serialises");
-        render_html(&doc)
-    });
+    let page = PAGE.get_or_init(|| render_html(&document_json()));
     (
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
         page.as_str(),

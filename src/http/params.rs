@@ -49,8 +49,13 @@ pub fn parse_bbox(text: &str) -> Result<Vec<Rect<f64>>, ApiError> {
             "longitudes must be within ±180 and latitudes within ±90",
         ));
     }
+    // A malformed box (400), unlike an east edge west of the west edge,
+    // which is a box across the antimeridian.
     if y0 > y1 {
-        return Err(ApiError::invalid("bbox", "minLat must not exceed maxLat"));
+        return Err(ApiError::BadRequest(format!(
+            "bbox {text:?}: its south edge ({y0}) is north of its north edge ({y1}); \
+             give minLon,minLat,maxLon,maxLat"
+        )));
     }
     let rect = |a: f64, b: f64| Rect::new(Coord { x: a, y: y0 }, Coord { x: b, y: y1 });
     Ok(if x0 <= x1 {

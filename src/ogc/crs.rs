@@ -34,14 +34,27 @@ pub enum Crs {
 }
 
 impl Crs {
-    /// Parses a CRS URI (or its safe CURIE, `[EPSG:27700]`) given as `param`.
+    /// Parses a CRS URI, its safe CURIE (`[EPSG:27700]`) or the short forms
+    /// people type (`EPSG:27700`, `EPSG:4326`, `CRS84`, `OGC:CRS84`; any
+    /// case), given as `param`.
     pub fn parse(param: &str, text: &str) -> Result<Crs, ApiError> {
-        match text.trim() {
-            CRS84 | "[OGC:CRS84]" => Ok(Crs::Crs84),
-            EPSG_4326 | "[EPSG:4326]" => Ok(Crs::LatLon),
-            EPSG_27700 | "[EPSG:27700]" => Ok(Crs::Bng),
-            other => Err(ApiError::BadRequest(format!(
-                "{param} {other:?} is not supported; use one of {}",
+        let t = text.trim();
+        match t {
+            CRS84 => return Ok(Crs::Crs84),
+            EPSG_4326 => return Ok(Crs::LatLon),
+            EPSG_27700 => return Ok(Crs::Bng),
+            _ => {}
+        }
+        let short = t
+            .strip_prefix('[')
+            .and_then(|v| v.strip_suffix(']'))
+            .unwrap_or(t);
+        match short.to_ascii_uppercase().as_str() {
+            "OGC:CRS84" | "CRS84" => Ok(Crs::Crs84),
+            "EPSG:4326" => Ok(Crs::LatLon),
+            "EPSG:27700" => Ok(Crs::Bng),
+            _ => Err(ApiError::BadRequest(format!(
+                "{param} {t:?} is not supported; use one of {} (or EPSG:27700, EPSG:4326, CRS84)",
                 SUPPORTED.join(", ")
             ))),
         }
@@ -201,6 +214,13 @@ mod tests {
         assert_eq!(Crs::parse("crs", CRS84).unwrap(), Crs::Crs84);
         assert_eq!(Crs::parse("crs", EPSG_4326).unwrap(), Crs::LatLon);
         assert_eq!(Crs::parse("crs", "[EPSG:27700]").unwrap(), Crs::Bng);
+        // The short forms people type.
+        assert_eq!(Crs::parse("crs", "EPSG:27700").unwrap(), Crs::Bng);
+        assert_eq!(Crs::parse("bbox-crs", "epsg:4326").unwrap(), Crs::LatLon);
+        assert_eq!(Crs::parse("crs", "CRS84").unwrap(), Crs::Crs84);
+        assert_eq!(Crs::parse("crs", "OGC:CRS84").unwrap(), Crs::Crs84);
+        assert!(Crs::parse("crs", "EPSG:3857").is_err());
+        assert!(Crs::parse("crs", "EPSG:277000").is_err());
         assert!(matches!(
             Crs::parse("crs", "http://www.opengis.net/def/crs/EPSG/0/3857"),
             Err(ApiError::BadRequest(_))

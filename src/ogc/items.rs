@@ -14,7 +14,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::crs::{BboxFilter, Crs, bad_request, parse_bbox_in};
 use super::filter::{self, Filter, Schema};
-use super::{GEOJSON, JSON, Source, base_url, find_collection};
+use super::{GEOJSON, JSON, Shape, Source, base_url, find_feature_collection};
 use crate::domain::area::Area;
 use crate::domain::asset::Asset;
 use crate::geojson_io::{
@@ -46,7 +46,8 @@ const ASSET_FILTERS: [&str; 5] = ["kind", "status", "authority", "power_supply",
 /// Attribute filters of the area collections.
 const AREA_FILTERS: [&str; 2] = ["authority", "name"];
 
-/// The query string as a map, refusing unknown and repeated parameters.
+/// The query string as a map, refusing unknown parameters and parameters
+/// repeated with different values.
 fn params(uri: &Uri, allowed: &[&[&str]]) -> ApiResult<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for (k, v) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
@@ -56,10 +57,19 @@ fn params(uri: &Uri, allowed: &[&[&str]]) -> ApiResult<BTreeMap<String, String>>
                 allowed.concat().join(", ")
             )));
         }
-        if out.insert(k.to_string(), v.into_owned()).is_some() {
-            return Err(ApiError::BadRequest(format!(
-                "query parameter {k:?} is given more than once"
-            )));
+        // The same value twice is harmless (GDAL 3.6 appends `crs` to
+        // `next` links that already carry it); two different values are
+        // ambiguous.
+        match out.get(k.as_ref()) {
+            Some(earlier) if *earlier != v => {
+                return Err(ApiError::BadRequest(format!(
+                    "query parameter {k:?} is given more than once with different values"
+                )));
+            }
+            Some(_) => {}
+            None => {
+                out.insert(k.to_string(), v.into_owned());
+            }
         }
     }
     Ok(out)
@@ -183,6 +193,20 @@ fn with_param(uri: &Uri, name: &str, value: &str) -> String {
     format!("{}?{}", uri.path(), query)
 }
 
+/// The asset with a Polygon written as a MultiPolygon of one, for the
+/// `assets-polygons` collection (one geometry type per page); others as
+/// they are.
+fn as_multi_polygon(l: &Arc<Located>) -> Arc<Located> {
+    match &l.asset.details.geometry {
+        Geometry::Polygon(p) => {
+            let mut asset = l.asset.clone();
+            asset.details.geometry = Geometry::MultiPolygon(geo::MultiPolygon(vec![p.clone()]));
+            Arc::new(Located::new(asset))
+        }
+        _ => Arc::clone(l),
+    }
+}
+
 /// An asset as a Feature in `crs`: for CRS84 from its kept encoding (and
 /// kept, if newly made, when `keep`); other CRSs are encoded afresh.
 fn write_feature(out: &mut Vec<u8>, l: &Located, crs: Crs, keep: bool) {
@@ -275,7 +299,7 @@ pub(super) async fn items(
     uri: Uri,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let c = find_collection(&id)?;
+    let c = find_feature_collection(&id)?;
     let filters: &[&str] = match c.source {
         Source::Assets => &ASSET_FILTERS,
         Source::Areas(_) => &AREA_FILTERS,
@@ -385,17 +409,28 @@ pub(super) async fn items(
             };
             let rects = if by_filter { filter_rects } else { bbox_rects };
             let snap = state.register.assets().snapshot();
-            // A lon/lat bbox alone is decided by the index; a filter, or a
-            // box in EPSG:27700, needs each candidate read.
-            let exact = cql.is_some() || bbox.as_ref().is_some_and(|b| b.bng.is_some());
+            // A lon/lat bbox alone is decided by the index; a filter, a
+            // geometry-type collection, or a box in EPSG:27700, needs each
+            // candidate read.
+            let shape = c.shape;
+            let exact =
+                cql.is_some() || shape.is_some() || bbox.as_ref().is_some_and(|b| b.bng.is_some());
             let extra = exact.then_some(|a: &Asset| {
                 bbox.as_ref().is_none_or(|b| {
                     (!by_filter || b.rects.iter().any(|r| a.details.geometry.intersects(r)))
                         && b.exact(&a.details.geometry)
                 }) && cql.as_ref().is_none_or(|f| f.matches(a))
+                    && shape.is_none_or(|s| s.holds(&a.details.geometry))
             });
             let (matched, page) = snap.select_page(rects, &crit, extra, offset, limit);
             write_head(&mut out, matched, page.len());
+            let promoted: Vec<Arc<Located>>;
+            let page: Vec<&Arc<Located>> = if shape == Some(Shape::Polygons) {
+                promoted = page.iter().map(|l| as_multi_polygon(l)).collect();
+                promoted.iter().collect()
+            } else {
+                page
+            };
             if page.len() > STREAM_FROM {
                 let page = page.into_iter().map(Arc::clone).collect();
                 let mut r = geojson_response(content_type, crs, Vec::new());
@@ -452,7 +487,7 @@ pub(super) async fn item(
     uri: Uri,
     Path((id, feature_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let c = find_collection(&id)?;
+    let c = find_feature_collection(&id)?;
     let p = params(&uri, &[&["crs", "f"]])?;
     let content_type = format(&p)?;
     let crs = output_crs(&p)?;
@@ -461,8 +496,15 @@ pub(super) async fn item(
     match c.source {
         Source::Assets => {
             let snap = state.register.assets().snapshot();
-            let l = snap.get(&feature_id).ok_or_else(missing)?;
-            write_feature(&mut out, l, crs, true);
+            let l = snap
+                .get(&feature_id)
+                .filter(|l| c.shape.is_none_or(|s| s.holds(&l.asset.details.geometry)))
+                .ok_or_else(missing)?;
+            if c.shape == Some(Shape::Polygons) {
+                write_feature(&mut out, &as_multi_polygon(l), crs, false);
+            } else {
+                write_feature(&mut out, l, crs, true);
+            }
         }
         Source::Areas(layer) => {
             let n: i64 = feature_id.parse().map_err(|_| missing())?;

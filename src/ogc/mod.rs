@@ -5,8 +5,10 @@
 //! ([`tiles`]) for web maps.
 //!
 //! Collections: `assets` (the spatial index) and the three boundary layers
-//! (`wards`, `fee-zones`, `conservation-areas`, from the area index). Reads
-//! use the same [`Reader`] access rule as `/v1/assets` on every path. Staff
+//! (`wards`, `fee-zones`, `conservation-areas`, from the area index). The
+//! service's description (landing page, conformance, collections and their
+//! queryables, tile matrix sets) is public; features and tiles use the same
+//! `Reader` access rule as `/v1/assets`. Staff
 //! also see their council's `applications` and `installations`
 //! (`concessions`), which exist for nobody else.
 
@@ -15,6 +17,7 @@ pub mod crs;
 pub mod filter;
 mod items;
 pub mod tiles;
+mod tms;
 
 /// A refused filter is a malformed request (OGC API - Features answers 400).
 impl From<filter::FilterError> for ApiError {
@@ -34,7 +37,7 @@ use geo::{BoundingRect, Rect};
 use serde_json::{Value, json};
 
 use crate::domain::area::AreaLayer;
-use crate::http::auth::Reader;
+use crate::http::auth::Visitor;
 use crate::http::{ApiError, ApiResult, AppState};
 use crate::index::Snapshot;
 
@@ -55,6 +58,7 @@ pub fn router() -> Router<AppState> {
             get(tiles::tile),
         )
         .merge(concessions::router())
+        .merge(tms::router())
 }
 
 /// The OpenAPI description of this module's operations, merged into `/api`.
@@ -75,9 +79,48 @@ pub fn router() -> Router<AppState> {
     concessions::application_items,
     concessions::application_item,
     concessions::installation_items,
-    concessions::installation_item
+    concessions::installation_item,
+    tms::tile_matrix_sets,
+    tms::tile_matrix_set
 ))]
 pub struct OgcApiDoc;
+
+/// Adds each collection's items path to the API document (`/api`), with
+/// `limit` as a shared parameter (`#/components/parameters/limit`) that
+/// declares its default and maximum. GDAL's OAPIF driver (3.10 on) looks
+/// for exactly that (the concrete path of the collection it reads, a
+/// `limit` parameter by `$ref`) to choose its page size: with these it asks
+/// for 1,000 features a page instead of 10 (GDAL 3.6, which reads no API
+/// description, needs `-oo PAGE_SIZE=...`).
+pub fn add_collection_paths(doc: &mut Value) {
+    let template = "/paths/~1collections~1{collectionId}~1items/get";
+    let Some(get) = doc.pointer(template).cloned() else {
+        return;
+    };
+    let mut limit = None;
+    let mut parameters = Vec::new();
+    for p in get["parameters"].as_array().into_iter().flatten() {
+        match p["name"].as_str() {
+            Some("collectionId") => {}
+            Some("limit") => {
+                let mut p = p.clone();
+                p["schema"]["default"] = json!(crate::http::params::DEFAULT_LIMIT);
+                limit = Some(p);
+                parameters.push(json!({"$ref": "#/components/parameters/limit"}));
+            }
+            _ => parameters.push(p.clone()),
+        }
+    }
+    let Some(limit) = limit else { return };
+    doc["components"]["parameters"]["limit"] = limit;
+    for c in &COLLECTIONS {
+        let mut op = get.clone();
+        op["operationId"] = json!(format!("items_{}", c.id.replace('-', "_")));
+        op["summary"] = json!(format!("The features of {}", c.title.to_lowercase()));
+        op["parameters"] = json!(parameters);
+        doc["paths"][format!("/collections/{}/items", c.id)] = json!({ "get": op });
+    }
+}
 
 /// Conformance classes implemented.
 pub const CONFORMANCE: [&str; 16] = [
@@ -120,42 +163,103 @@ struct Collection {
     title: &'static str,
     description: &'static str,
     source: Source,
+    /// Only the assets of one geometry type (see [`Shape`]).
+    shape: Option<Shape>,
 }
 
-const COLLECTIONS: [Collection; 4] = [
+/// The geometry type of an asset-only collection. GDAL's OAPIF driver
+/// (under QGIS too) gives a layer the geometry type of the first page it
+/// reads, so a collection mixing points with building polygons reads as
+/// "Point" and every polygon then draws a warning (and is refused by a
+/// GeoPackage without `-nlt`); a collection per geometry type reads clean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// Point assets (columns, poles, shelters).
+    Points,
+    /// Polygon assets (buildings, rooftops), each written as a
+    /// MultiPolygon so a page never mixes the two.
+    Polygons,
+}
+
+impl Shape {
+    /// Whether an asset of this geometry belongs to the collection.
+    pub(crate) fn holds(self, g: &geo::Geometry<f64>) -> bool {
+        use geo::Geometry as G;
+        match self {
+            Shape::Points => matches!(g, G::Point(_)),
+            Shape::Polygons => matches!(g, G::Polygon(_) | G::MultiPolygon(_)),
+        }
+    }
+}
+
+const COLLECTIONS: [Collection; 6] = [
     Collection {
         id: "assets",
         title: "Street assets",
         description: "Council street furniture and buildings offered as small-cell sites \
                       (lamp posts, CCTV columns, rooftops...), with their derived ward, \
-                      fee zone and conservation-area placement.",
+                      fee zone and conservation-area placement. Points and polygons together: \
+                      GIS clients that need one geometry type per layer read `assets-points` \
+                      and `assets-polygons`.",
         source: Source::Assets,
+        shape: None,
     },
     Collection {
         id: "wards",
         title: "Wards",
         description: "Electoral ward boundaries of each authority.",
         source: Source::Areas(AreaLayer::Ward),
+        shape: None,
     },
     Collection {
         id: "fee-zones",
         title: "Fee zones",
         description: "Zones that set fee multipliers, per authority.",
         source: Source::Areas(AreaLayer::FeeZone),
+        shape: None,
     },
     Collection {
         id: "conservation-areas",
         title: "Conservation areas",
         description: "Conservation areas (heritage planning limits), per authority.",
         source: Source::Areas(AreaLayer::ConservationArea),
+        shape: None,
+    },
+    Collection {
+        id: "assets-points",
+        title: "Street assets (points)",
+        description: "The street assets whose geometry is a point (lamp posts, columns, \
+                      poles, shelters): the `assets` collection with one geometry type.",
+        source: Source::Assets,
+        shape: Some(Shape::Points),
+    },
+    Collection {
+        id: "assets-polygons",
+        title: "Street assets (polygons)",
+        description: "The street assets whose geometry is a polygon (buildings, rooftops), \
+                      each as a MultiPolygon: the `assets` collection with one geometry type.",
+        source: Source::Assets,
+        shape: Some(Shape::Polygons),
     },
 ];
 
-fn find_collection(id: &str) -> ApiResult<&'static Collection> {
+/// A collection with features (every collection above).
+fn find_feature_collection(id: &str) -> ApiResult<&'static Collection> {
     COLLECTIONS
         .iter()
         .find(|c| c.id == id)
         .ok_or_else(|| ApiError::NotFound(format!("collection {id:?} not found")))
+}
+
+/// A collection with vector tiles: every one but the single-geometry-type
+/// views of the assets (the `assets` tiles hold both types already).
+fn find_collection(id: &str) -> ApiResult<&'static Collection> {
+    match find_feature_collection(id)? {
+        c if c.shape.is_some() => Err(ApiError::NotFound(format!(
+            "collection {id:?} has no tiles; the assets collection's tiles hold every asset"
+        ))),
+        c => Ok(c),
+    }
 }
 
 /// `scheme://host` of the request, for absolute links.
@@ -187,11 +291,25 @@ fn json_response(content_type: &'static str, body: &Value) -> Response {
 }
 
 /// Landing page: links to the API definition, conformance and data.
-#[utoipa::path(get, path = "/", tag = "ogc",
-    responses((status = 200, description = "Links to the API definition, conformance classes and collections", body = Object)))]
-async fn landing(_reader: Reader, headers: HeaderMap) -> Response {
+/// Public, like the rest of the service's description: a GIS tool can
+/// discover the service before it has credentials.
+#[utoipa::path(get, path = "/", tag = "ogc", security(()),
+    params(("f" = Option<String>, Query, description = "`json` or `html`; without it, `Accept: text/html` gets the page for people")),
+    responses((status = 200, description = "Links to the API definition, conformance classes and collections (JSON); for browsers, a page for people (text/html)", body = Object)))]
+async fn landing(
+    State(state): State<AppState>,
+    _visitor: Visitor,
+    headers: HeaderMap,
+    uri: Uri,
+) -> ApiResult<Response> {
     let base = base_url(&headers);
-    json_response(
+    let f = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "f")
+        .map(|(_, v)| v.into_owned());
+    if crate::http::home::wants_html(&headers, f.as_deref()) {
+        return crate::http::home::page(&state, &base).await;
+    }
+    Ok(json_response(
         JSON,
         &json!({
             "title": "Streetcell",
@@ -204,25 +322,29 @@ async fn landing(_reader: Reader, headers: HeaderMap) -> Response {
                 link(format!("{base}/api.html"), "service-doc", "text/html", "The API documentation"),
                 link(format!("{base}/conformance"), "conformance", JSON, "Conformance classes implemented"),
                 link(format!("{base}/collections"), "data", JSON, "The feature collections"),
+                link(format!("{base}/tileMatrixSets"), "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes", JSON, "The tile matrix sets"),
+                link(format!("{base}/?f=html"), "alternate", "text/html", "This page for people"),
             ],
         }),
-    )
+    ))
 }
 
 /// The conformance classes this service implements.
-#[utoipa::path(get, path = "/conformance", tag = "ogc",
+#[utoipa::path(get, path = "/conformance", tag = "ogc", security(()),
     responses((status = 200, description = "`{conformsTo: [...]}`", body = Object)))]
-async fn conformance(_reader: Reader) -> Response {
+async fn conformance(_visitor: Visitor) -> Response {
     json_response(JSON, &json!({"conformsTo": CONFORMANCE}))
 }
 
-/// The feature collections, each with extent, CRS list and links.
-#[utoipa::path(get, path = "/collections", tag = "ogc",
+/// The feature collections, each with extent, CRS list and links. Public;
+/// a token that is sent is checked, and staff see their council's private
+/// collections too.
+#[utoipa::path(get, path = "/collections", tag = "ogc", security(()),
     responses((status = 200, description = "The collections", body = Object),
         (status = 401, response = crate::http::openapi::Unauthorized)))]
 async fn collections(
     State(state): State<AppState>,
-    reader: Reader,
+    reader: Visitor,
     headers: HeaderMap,
 ) -> Response {
     let base = base_url(&headers);
@@ -242,19 +364,19 @@ async fn collections(
     )
 }
 
-/// One collection's description.
-#[utoipa::path(get, path = "/collections/{collectionId}", tag = "ogc",
+/// One collection's description (public).
+#[utoipa::path(get, path = "/collections/{collectionId}", tag = "ogc", security(()),
     params(("collectionId" = String, Path, description = "assets, wards, fee-zones or conservation-areas")),
     responses((status = 200, description = "The collection", body = Object),
         (status = 401, response = crate::http::openapi::Unauthorized),
         (status = 404, response = crate::http::openapi::NotFound)))]
 async fn collection(
     State(state): State<AppState>,
-    _reader: Reader,
+    _visitor: Visitor,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let c = find_collection(&id)?;
+    let c = find_feature_collection(&id)?;
     Ok(json_response(
         JSON,
         &describe(&state, &base_url(&headers), c),
@@ -275,9 +397,18 @@ fn describe(state: &AppState, base: &str, c: &Collection) -> Value {
             link(href.clone(), "self", JSON, "This collection"),
             link(format!("{href}/items"), "items", GEOJSON, "Its features"),
             link(format!("{href}/queryables"), REL_QUERYABLES, SCHEMA_JSON, "What its features can be filtered by"),
-            link(format!("{href}/tiles"), tiles::REL_TILESETS_VECTOR, JSON, "Its vector tiles"),
         ],
     });
+    if c.shape.is_none()
+        && let Some(links) = v["links"].as_array_mut()
+    {
+        links.push(link(
+            format!("{href}/tiles"),
+            tiles::REL_TILESETS_VECTOR,
+            JSON,
+            "Its vector tiles",
+        ));
+    }
     if let Some(r) = extent(state, c.source) {
         v["extent"] = json!({"spatial": {
             "bbox": [[r.min().x, r.min().y, r.max().x, r.max().y]],
@@ -333,18 +464,19 @@ fn asset_extent(snap: &Arc<Snapshot>) -> Option<Rect<f64>> {
     rect
 }
 
-/// The properties a client may filter the collection's items by (JSON Schema).
-#[utoipa::path(get, path = "/collections/{collectionId}/queryables", tag = "ogc",
+/// The properties a client may filter the collection's items by (JSON
+/// Schema; public, like the collection's description).
+#[utoipa::path(get, path = "/collections/{collectionId}/queryables", tag = "ogc", security(()),
     params(("collectionId" = String, Path, description = "assets, wards, fee-zones or conservation-areas")),
     responses((status = 200, description = "JSON Schema of the queryable properties", body = Object, content_type = "application/schema+json"),
         (status = 404, response = crate::http::openapi::NotFound)))]
 async fn queryables(
-    _reader: Reader,
+    _visitor: Visitor,
     headers: HeaderMap,
     uri: Uri,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let c = find_collection(&id)?;
+    let c = find_feature_collection(&id)?;
     // The same tables the `filter` compiler reads: one source of truth.
     let properties = match c.source {
         Source::Assets => filter::ASSETS.json_properties(),

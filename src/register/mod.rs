@@ -71,6 +71,8 @@ pub struct Register {
     /// Each authority's fee schedules, so search results can carry a price
     /// without a database round trip.
     schedules: ArcSwap<HashMap<String, Vec<PublishedSchedule>>>,
+    /// Token revocations, see `identity.rs`.
+    tokens: identity::Revocations,
 }
 
 impl Register {
@@ -78,6 +80,7 @@ impl Register {
     pub async fn load(store: Store) -> StoreResult<Register> {
         let cursor = store.change_cursor().await?;
         let seen_areas = store.area_change_count().await?;
+        let revoked = store.revoked_token_count().await?;
         let areas = AreaIndex::build(store.all_areas().await?);
         let rows = store.all_assets().await?;
         let assets = blocking(|| {
@@ -93,6 +96,7 @@ impl Register {
             seen_areas: AtomicI64::new(seen_areas),
             caught_up: Mutex::new(std::time::Instant::now()),
             schedules: ArcSwap::from_pointee(HashMap::new()),
+            tokens: identity::Revocations::new(revoked),
         };
         register.reload_schedules().await?;
         Ok(register)
@@ -181,6 +185,7 @@ impl Register {
         if self.store.area_change_count().await? != self.seen_areas.load(Ordering::Acquire) {
             self.reload_areas().await?;
         }
+        self.catch_up_revocations().await?;
         let mut total = 0;
         // The feed is read in batches; keep going while batches are full.
         let _publishing = self.publishing.lock().await;

@@ -29,10 +29,65 @@ pub struct Organisation {
 
 #[derive(FromRow)]
 struct TokenRow {
+    id: i64,
     role: String,
     authority: Option<String>,
     organisation: Option<String>,
+    expires_at: Option<String>,
+    revoked_at: Option<String>,
 }
+
+/// A token as it is listed: what it is for and its life, never its secret
+/// or hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, FromRow)]
+pub struct TokenInfo {
+    /// Its number, for revoking it.
+    pub id: i64,
+    /// `admin`, `staff` or `operator`.
+    pub role: String,
+    /// The council of a staff token.
+    pub authority: Option<String>,
+    /// The organisation of an operator token.
+    pub organisation: Option<String>,
+    /// Who or what it is for.
+    pub name: String,
+    /// When it was issued.
+    pub created_at: String,
+    /// When it stops working, if ever.
+    pub expires_at: Option<String>,
+    /// When it was last used (to within a minute), if ever.
+    pub last_used_at: Option<String>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<String>,
+}
+
+/// What a token hash stands for: its principal and its life, for the
+/// caller to judge against the clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenGrant {
+    /// The token's number.
+    pub id: i64,
+    /// Who it acts for.
+    pub principal: Principal,
+    /// When it stops working, if ever (RFC 3339, UTC).
+    pub expires_at: Option<String>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<String>,
+}
+
+/// Which tokens a listing covers.
+#[derive(Debug, Clone, Copy)]
+pub enum TokenScope<'a> {
+    /// Every token (the admin).
+    All,
+    /// The tokens of one council's staff.
+    Authority(&'a str),
+    /// The tokens of one organisation.
+    Organisation(&'a str),
+}
+
+const TOKEN_COLUMNS: &str = "id, role, authority, organisation, name, created_at, expires_at, \
+                             last_used_at, revoked_at";
 
 /// Makes a new random bearer token (256 bits, URL-safe).
 pub fn generate_token() -> String {
@@ -111,9 +166,24 @@ impl Store {
         )
     }
 
+    /// Every organisation, by slug.
+    pub async fn organisations(&self) -> StoreResult<Vec<Organisation>> {
+        Ok(
+            sqlx::query_as("SELECT slug, name FROM organisations ORDER BY slug")
+                .fetch_all(&self.read)
+                .await?,
+        )
+    }
+
     /// Issues a token for `principal` and returns it; only its hash is kept.
     /// The scope must exist ([`StoreError::NotFound`] otherwise).
-    pub async fn create_token(&self, principal: &Principal, name: &str) -> StoreResult<String> {
+    /// `expires_at` is RFC 3339 in UTC, already checked by the caller.
+    pub async fn create_token(
+        &self,
+        principal: &Principal,
+        name: &str,
+        expires_at: Option<&str>,
+    ) -> StoreResult<String> {
         let (authority, organisation) = match principal {
             Principal::Admin => (None, None),
             Principal::Staff { authority } => (Some(authority.as_str()), None),
@@ -131,8 +201,8 @@ impl Store {
         }
         let token = generate_token();
         sqlx::query(
-            "INSERT INTO tokens (token_hash, role, authority, organisation, name, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO tokens (token_hash, role, authority, organisation, name, created_at, \
+             expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(hash_token(&token))
         .bind(principal.role().as_str())
@@ -140,16 +210,24 @@ impl Store {
         .bind(organisation)
         .bind(name)
         .bind(now())
+        .bind(expires_at)
         .execute(&self.write)
         .await
         .map_err(|e| conflict(e, || "token".into()))?;
         Ok(token)
     }
 
-    /// The principal a token hash belongs to, if any.
+    /// The principal a token hash belongs to, if any, whatever its life
+    /// (see [`Store::token_for_hash`] for revocation and expiry).
     pub async fn principal_for_hash(&self, hash: &str) -> StoreResult<Option<Principal>> {
+        Ok(self.token_for_hash(hash).await?.map(|g| g.principal))
+    }
+
+    /// What a token hash stands for, if it was ever issued.
+    pub async fn token_for_hash(&self, hash: &str) -> StoreResult<Option<TokenGrant>> {
         let row: Option<TokenRow> = sqlx::query_as(
-            "SELECT role, authority, organisation FROM tokens WHERE token_hash = $1",
+            "SELECT id, role, authority, organisation, expires_at, revoked_at \
+             FROM tokens WHERE token_hash = $1",
         )
         .bind(hash)
         .fetch_optional(&self.read)
@@ -157,7 +235,7 @@ impl Store {
         let Some(row) = row else { return Ok(None) };
         let role: Role = parse_stored("role", &row.role)?;
         let corrupt = || StoreError::Corrupt(format!("{role} token without its scope"));
-        Ok(Some(match role {
+        let principal = match role {
             Role::Admin => Principal::Admin,
             Role::Staff => Principal::Staff {
                 authority: row.authority.ok_or_else(corrupt)?,
@@ -165,7 +243,72 @@ impl Store {
             Role::Operator => Principal::Operator {
                 organisation: row.organisation.ok_or_else(corrupt)?,
             },
+        };
+        Ok(Some(TokenGrant {
+            id: row.id,
+            principal,
+            expires_at: row.expires_at,
+            revoked_at: row.revoked_at,
         }))
+    }
+
+    /// The tokens in `scope`, oldest first.
+    pub async fn tokens(&self, scope: TokenScope<'_>) -> StoreResult<Vec<TokenInfo>> {
+        let (filter, value) = match scope {
+            TokenScope::All => ("", None),
+            TokenScope::Authority(code) => (" WHERE authority = $1", Some(code)),
+            TokenScope::Organisation(slug) => (" WHERE organisation = $1", Some(slug)),
+        };
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens{filter} ORDER BY id");
+        let mut q = sqlx::query_as::<_, TokenInfo>(sqlx::AssertSqlSafe(sql));
+        if let Some(v) = value {
+            q = q.bind(v);
+        }
+        Ok(q.fetch_all(&self.read).await?)
+    }
+
+    /// One token by number.
+    pub async fn token(&self, id: i64) -> StoreResult<Option<TokenInfo>> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = $1");
+        Ok(sqlx::query_as::<_, TokenInfo>(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?)
+    }
+
+    /// Revokes token `id`. Decided in the database: only a token not yet
+    /// revoked is changed, so its first revocation time stands and the
+    /// count of revoked tokens only ever grows. Returns false when no such
+    /// token exists; revoking a revoked token is not an error.
+    pub async fn revoke_token(&self, id: i64) -> StoreResult<bool> {
+        sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now())
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(self.token(id).await?.is_some())
+    }
+
+    /// How many tokens have been revoked. Revocations are only ever added
+    /// (rows are never deleted and a revoked token stays revoked), so a
+    /// different count means a revocation this reader has not applied,
+    /// whatever order the revoking transactions committed in.
+    pub async fn revoked_token_count(&self) -> StoreResult<i64> {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM tokens WHERE revoked_at IS NOT NULL")
+                .fetch_one(&self.read)
+                .await?;
+        Ok(n)
+    }
+
+    /// Records that token `id` was used now.
+    pub async fn token_used(&self, id: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE tokens SET last_used_at = $1 WHERE id = $2")
+            .bind(now())
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
     }
 }
 

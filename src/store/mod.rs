@@ -28,7 +28,9 @@ use sqlx::{AnyPool, Executor};
 pub use applications::{ApplicationQuery, AttachRefusal, Change, NewEvent, Occupancy, new_id};
 pub use assets::{Deleted, StoredAsset, UpsertOutcome, Upserted};
 pub use changes::{ChangeBatch, ChangeCursor};
-pub use identity::{Authority, Organisation, generate_token, hash_token};
+pub use identity::{
+    Authority, Organisation, TokenGrant, TokenInfo, TokenScope, generate_token, hash_token,
+};
 pub use site_searches::{NewSiteSearch, SiteSearchRow, SiteSearchScope};
 
 /// Which database a store talks to.

@@ -253,17 +253,19 @@ async fn landing_conformance_and_collections() {
             "wards",
             "fee-zones",
             "conservation-areas",
+            "assets-points",
+            "assets-polygons",
             "applications",
             "installations"
         ]
     );
-    for c in &all[4..] {
+    for c in &all[6..] {
         assert_eq!(c["crs"], json!([CRS84]));
         let (s, _, one) = get(&app, &format!("/collections/{}", c["id"].as_str().unwrap())).await;
         assert_eq!(s, 200);
         assert_eq!(&one, c);
     }
-    let list = &all[..4];
+    let list = &all[..6];
     for c in list {
         assert_eq!(c["storageCrs"], CRS84);
         assert_eq!(c["crs"], json!([CRS84, EPSG_4326, EPSG_27700]));
@@ -657,7 +659,14 @@ async fn bbox_in_other_crs_selects_the_same_features() {
 async fn access_is_as_for_v1_assets() {
     let (url, dir) = fresh_database(Db::Sqlite).await.unwrap();
     let private = start(url.clone(), dir.clone(), false).await;
-    for path in ["/", "/collections", "/collections/assets/items"] {
+    // The service's description is public (tests/api/gis.rs), the data not.
+    for path in ["/", "/collections"] {
+        let (s, _) = private.get(path, None).await;
+        assert_eq!(s, 200, "{path}");
+        let (s, _) = private.get(path, Some("not-a-token")).await;
+        assert_eq!(s, 401, "{path}");
+    }
+    for path in ["/collections/assets/items"] {
         let (s, _) = private.get(path, None).await;
         assert_eq!(s, 401, "{path}");
         let (s, _) = private.get(path, Some("not-a-token")).await;

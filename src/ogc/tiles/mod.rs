@@ -135,7 +135,8 @@ fn tileset_summary(base: &str, id: &str, title: &str) -> Value {
         "tileMatrixSetURI": TILE_MATRIX_SET_URI,
         "links": [
             link(href, "self", JSON, "This tileset"),
-            link(TILE_MATRIX_SET_URI.into(), REL_TILING_SCHEME, JSON, "The WebMercatorQuad tile matrix set"),
+            // Served here (`tms.rs`), so clients need not reach the OGC's site.
+            link(format!("{base}/tileMatrixSets/{TILE_MATRIX_SET}"), REL_TILING_SCHEME, JSON, "The WebMercatorQuad tile matrix set"),
         ],
     })
 }
