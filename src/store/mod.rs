@@ -17,6 +17,7 @@ mod changes;
 mod fees;
 mod identity;
 mod ledger;
+mod sessions;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -24,10 +25,13 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
-pub use applications::{ApplicationQuery, AttachRefusal, Change, NewEvent, Occupancy, new_id};
+pub use applications::{
+    ApplicationQuery, ApplicationSort, AttachRefusal, Change, NewEvent, Occupancy, new_id,
+};
 pub use assets::{Deleted, StoredAsset, UpsertOutcome, Upserted};
 pub use changes::{ChangeBatch, ChangeCursor};
 pub use identity::{Authority, Organisation, generate_token, hash_token};
+pub use sessions::StoredSession;
 
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
