@@ -114,6 +114,7 @@ struct ApplicationPage {
     clock: Clock,
     submitted: String,
     due: String,
+    decided: Option<String>,
     start: String,
     term_years: u32,
     install_by: String,
@@ -218,6 +219,22 @@ fn forms(
         .collect()
 }
 
+/// What the page says after a step was taken.
+fn done_message(step: &str) -> Option<&'static str> {
+    Some(match step {
+        "review" => "Review started: the application is under review.",
+        "approve" => "Approved. The concession agreement is made.",
+        "reject" => "Rejected. The sites are released.",
+        "request_info" => {
+            "Information requested. The decision clock is paused until the operator answers."
+        }
+        "respond" => "Response sent. The decision clock runs again.",
+        "withdraw" => "Withdrawn. The sites are released.",
+        "attach" => "Document attached.",
+        _ => return None,
+    })
+}
+
 #[derive(Deserialize, Default)]
 struct PageQuery {
     done: Option<String>,
@@ -230,15 +247,7 @@ async fn page(
     query: Result<axum::extract::Query<PageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> PageResult<Response> {
     let done = query.ok().and_then(|q| q.0.done);
-    let notice = done.as_deref().and_then(|d| {
-        if d == "attach" {
-            return Some("Document attached.".to_string());
-        }
-        Action::ALL
-            .iter()
-            .find(|a| a.as_str() == d)
-            .map(|a| format!("Done: {}.", words(a.as_str()).to_lowercase()))
-    });
+    let notice = done.as_deref().and_then(done_message).map(str::to_string);
     show(&state, &session, &id, notice, None, StatusCode::OK).await
 }
 
@@ -394,6 +403,7 @@ async fn show(
         clock: clock(app.status, &app.clock, today),
         submitted: date(app.clock.submitted_on),
         due: date(app.clock.due_on(today)),
+        decided: app.decided_on.map(date),
         start: date(app.start),
         term_years: app.term_years,
         install_by: date(app.install_by),

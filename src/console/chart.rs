@@ -17,10 +17,10 @@ pub struct Row {
     pub b: Option<(f64, String)>,
 }
 
-const WIDTH: f64 = 640.0;
-const LABEL_W: f64 = 190.0;
+const WIDTH: f64 = 720.0;
+const LABEL_W: f64 = 250.0;
 const VALUE_W: f64 = 110.0;
-const BAR_H: f64 = 18.0;
+const BAR_H: f64 = 20.0;
 
 /// Horizontal bars of `rows`; `series` names the values (for the legend
 /// and screen readers).

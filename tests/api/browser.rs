@@ -294,10 +294,66 @@ async fn staff_approve_in_a_real_browser_and_residents_see_the_subsidy() {
     let notice = b
         .exec("const n = document.querySelector('[role=status]'); return n && n.textContent.trim()")
         .await;
-    assert_eq!(notice, "Done: approve.");
+    assert_eq!(notice, "Approved. The concession agreement is made.");
     b.screenshot("approved").await;
     let (_, now) = fetch(&app, &s.staff, &id).await;
     assert_eq!(now["status"], "approved", "{now}");
+
+    // The other staff pages: ledger (with its charts), fee schedule, asset
+    // register.
+    for (path, name) in [
+        ("/console/ledger", "ledger"),
+        ("/console/fees", "fees"),
+        ("/console/assets", "assets"),
+    ] {
+        b.resize(1280, 1000).await;
+        b.goto(&app.url(path)).await;
+        assert!(b.url().await.ends_with(path), "{name}");
+        accessible(&b, name).await;
+        keyboard_reaches_every_form(&b, name).await;
+        b.resize(1280, 1800).await;
+        b.screenshot(name).await;
+    }
+    let bars = b
+        .exec("return document.querySelectorAll('svg.chart rect.bar').length")
+        .await;
+    assert!(
+        bars.as_u64().unwrap_or(0) == 0,
+        "the asset page has no chart"
+    );
+    b.goto(&app.url("/console/ledger")).await;
+    let bars = b
+        .exec("return document.querySelectorAll('svg.chart rect.bar').length")
+        .await;
+    assert!(bars.as_u64().unwrap() >= 2, "ledger bars: {bars}");
+    b.resize(1280, 1000).await;
+
+    // Sign out; the operator signs in and sees its application approved.
+    let out = b.find("header form button[type=submit]").await;
+    b.click(&out).await;
+    assert!(
+        b.url().await.ends_with("/console/sign-in"),
+        "{}",
+        b.url().await
+    );
+    let token = b.find("#token").await;
+    b.type_into(&token, &s.acme).await;
+    let go = b.find("main form button[type=submit]").await;
+    b.click(&go).await;
+    assert!(
+        b.url().await.ends_with("/console/applications"),
+        "{}",
+        b.url().await
+    );
+    let row = b
+        .exec(&format!(
+            "const a = document.querySelector('a[href=\"/console/applications/{id}\"]'); \
+             return a && a.closest('tr').textContent.replace(/\\s+/g, ' ').trim()"
+        ))
+        .await;
+    assert!(row.as_str().unwrap_or("").contains("Approved"), "{row}");
+    accessible(&b, "operator's applications").await;
+    b.screenshot("operator-applications").await;
 
     // A resident, never signed in, opens the council's subsidy page.
     b.clear_cookies().await;

@@ -7,7 +7,7 @@
 use serde_json::json;
 
 use crate::application_helpers::{decide, fetch, form, plus_days, review, scene, submit, today};
-use crate::console_helpers::{Visitor, expire_sessions, hidden};
+use crate::console_helpers::{Visitor, expire_sessions, grouped, hidden};
 use crate::helpers::{ADMIN, TestApp};
 use crate::on_both_databases;
 
@@ -159,7 +159,10 @@ on_both_databases!(
         let (_, now) = fetch(&app, &s.staff, &id).await;
         assert_eq!(now["status"], "approved");
         let done = v.get(r.location()).await;
-        assert!(done.body.contains("Done: approve."));
+        assert!(
+            done.body
+                .contains("Approved. The concession agreement is made.")
+        );
     }
 );
 
@@ -483,17 +486,3 @@ on_both_databases!(
         );
     }
 );
-
-/// `12345.60` → `12,345.60`, written independently of the console's own.
-fn grouped(amount: &str) -> String {
-    let (whole, pence) = amount.split_once('.').unwrap();
-    let digits: Vec<char> = whole.chars().collect();
-    let mut out = String::new();
-    for (i, c) in digits.iter().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(*c);
-    }
-    format!("{out}.{pence}")
-}

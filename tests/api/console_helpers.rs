@@ -148,3 +148,74 @@ pub async fn expire_sessions(app: &TestApp) {
         .await
         .expect("expire sessions");
 }
+
+/// One part of a multipart form: a name, and for a file its name and type.
+pub struct Part<'a> {
+    /// Field name.
+    pub name: &'a str,
+    /// `(filename, content type)` for a file.
+    pub file: Option<(&'a str, &'a str)>,
+    /// The value.
+    pub body: &'a [u8],
+}
+
+/// A `multipart/form-data` body as a browser sends it: (content type, bytes).
+pub fn multipart(parts: &[Part<'_>]) -> (String, Vec<u8>) {
+    let boundary = "----streetcell-test-boundary-7MA4YWxkTrZu0gW";
+    let mut out = Vec::new();
+    for p in parts {
+        out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match p.file {
+            Some((filename, ct)) => out.extend_from_slice(
+                format!(
+                    "Content-Disposition: form-data; name=\"{}\"; filename=\"{filename}\"\r\n\
+                     Content-Type: {ct}\r\n\r\n",
+                    p.name
+                )
+                .as_bytes(),
+            ),
+            None => out.extend_from_slice(
+                format!(
+                    "Content-Disposition: form-data; name=\"{}\"\r\n\r\n",
+                    p.name
+                )
+                .as_bytes(),
+            ),
+        }
+        out.extend_from_slice(p.body);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), out)
+}
+
+impl Visitor {
+    /// POSTs a multipart form.
+    pub async fn post_multipart(&self, path: &str, parts: &[Part<'_>]) -> Page {
+        let (ct, body) = multipart(parts);
+        Self::page(
+            self.client
+                .post(format!("{}{path}", self.base))
+                .header("content-type", ct)
+                .body(body)
+                .send()
+                .await
+                .expect("POST multipart"),
+        )
+        .await
+    }
+}
+
+/// `12345.60` → `12,345.60`, written independently of the console's own.
+pub fn grouped(amount: &str) -> String {
+    let (whole, pence) = amount.split_once('.').unwrap();
+    let digits: Vec<char> = whole.chars().collect();
+    let mut out = String::new();
+    for (i, c) in digits.iter().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(*c);
+    }
+    format!("{out}.{pence}")
+}

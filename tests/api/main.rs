@@ -12,6 +12,7 @@ mod capacity;
 mod consistency;
 mod console;
 mod console_helpers;
+mod console_pages;
 mod cql2;
 mod errors;
 mod fees;
