@@ -159,7 +159,7 @@ fn forms(
             "reason",
             "Reason (optional)",
             false,
-            "Makes the concession agreement on the quote above.",
+            "Makes the concession agreement on the quote below.",
             false,
         ),
         (

@@ -70,7 +70,8 @@ pub fn metres(v: f64) -> String {
 
 /// A snake_case name for people: `under_review` → `Under review`.
 pub fn words(s: &str) -> String {
-    let spaced = s.replace('_', " ");
+    // Initialisms stay in capitals.
+    let spaced = s.replace('_', " ").replace("cctv", "CCTV");
     let mut c = spaced.chars();
     match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect(),
@@ -114,6 +115,7 @@ mod tests {
     fn words_and_metres() {
         assert_eq!(words("under_review"), "Under review");
         assert_eq!(words("approved"), "Approved");
+        assert_eq!(words("cctv_column"), "CCTV column");
         assert_eq!(metres(8.0), "8 m");
         assert_eq!(metres(10.45), "10.4 m");
     }

@@ -286,6 +286,13 @@ async fn staff_approve_in_a_real_browser_and_residents_see_the_subsidy() {
     keyboard_reaches_every_form(&b, "application").await;
     b.resize(1280, 3000).await;
     b.screenshot("application").await;
+    // On a tablet the page reflows to one column and the map still shows.
+    b.resize(820, 1180).await;
+    let wide = b
+        .exec("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+        .await;
+    assert_eq!(wide, true, "no sideways scrolling at tablet width");
+    b.screenshot("application-tablet").await;
     b.resize(1280, 1000).await;
 
     // Approve: the button is reached by keyboard and pressed.
@@ -371,5 +378,22 @@ async fn staff_approve_in_a_real_browser_and_residents_see_the_subsidy() {
     accessible(&b, "subsidy").await;
     b.resize(1280, 2200).await;
     b.screenshot("subsidy").await;
+
+    // The checks themselves find problems where there are some.
+    b.goto(
+        "data:text/html,<html><head><title>t</title></head><body><h1>a</h1><h3>b</h3>\
+            <input id=x><button></button><p style='color:%23bbb'>faint</p></body></html>",
+    )
+    .await;
+    let found = b.exec(A11Y).await.to_string();
+    for problem in [
+        "no lang",
+        "heading level skips",
+        "without a label",
+        "without a name",
+        "contrast",
+    ] {
+        assert!(found.contains(problem), "{problem} not found in {found}");
+    }
     b.quit().await;
 }
