@@ -14,6 +14,7 @@ pub mod imports;
 pub mod ledger;
 pub mod map;
 pub mod openapi;
+pub mod params;
 
 use std::sync::Arc;
 
