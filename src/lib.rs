@@ -23,6 +23,7 @@
 //! (writes) [`register::Register`] → `store` then index. See ARCHITECTURE.md.
 
 pub mod cli;
+pub mod console;
 pub mod crs;
 pub mod demo;
 pub mod domain;

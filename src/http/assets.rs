@@ -590,14 +590,24 @@ async fn patch(
     let asset = state
         .register
         .modify(&id, if_match(&headers)?, |stored| {
-            let mut feature = stored_feature(stored)?;
-            merge_patch(&mut feature, &body);
-            let details = feature_from_value(feature)?;
-            same_ref(&stored.details, &details)?;
-            Ok::<_, ApiError>(details)
+            patched_details(stored, &body)
         })
         .await?;
     Ok(written(asset, StatusCode::OK))
+}
+
+/// An asset as stored with a merge patch applied, validated, its ref
+/// unchanged: the rule of `PATCH /v1/assets/{id}`, which the console's edit
+/// form follows too.
+pub(crate) fn patched_details(
+    stored: &crate::store::StoredAsset,
+    patch: &serde_json::Value,
+) -> ApiResult<AssetDetails> {
+    let mut feature = stored_feature(stored)?;
+    merge_patch(&mut feature, patch);
+    let details = feature_from_value(feature)?;
+    same_ref(&stored.details, &details)?;
+    Ok(details)
 }
 
 /// A stored asset as the Feature a client would have read (derived fields

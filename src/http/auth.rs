@@ -97,7 +97,16 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
 /// Resolves a token to its principal, or 401 (saying why when the token
 /// exists but was revoked or has expired).
 async fn authenticate(state: &AppState, token: &str) -> Result<Principal, ApiError> {
-    let hash = hash_token(token);
+    principal_for_token_hash(state, hash_token(token)).await
+}
+
+/// Resolves a token's SHA-256 hash to its principal, or 401: the one rule
+/// for bearer tokens and for console sessions (which keep the hash of the
+/// token they were opened with, so a session is worth what its token is).
+pub async fn principal_for_token_hash(
+    state: &AppState,
+    hash: String,
+) -> Result<Principal, ApiError> {
     if state.settings.admin_token_hash.as_deref() == Some(hash.as_str()) {
         return Ok(Principal::Admin);
     }

@@ -93,7 +93,8 @@ impl ApiError {
         ApiError::Invalid(vec![InvalidField::new(field, message)])
     }
 
-    fn status(&self) -> StatusCode {
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized | ApiError::TokenRefused(_) => StatusCode::UNAUTHORIZED,

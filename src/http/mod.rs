@@ -112,6 +112,7 @@ pub fn app(state: AppState) -> Router {
         .merge(site_searches::router())
         .merge(openapi::router())
         .merge(crate::ogc::router())
+        .merge(crate::console::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -348,6 +348,7 @@ async fn application_items(
         asset: None,
         limit,
         offset,
+        ..ApplicationFilter::default()
     };
     let (matched, features) = if p.bbox.is_none() {
         let page = state

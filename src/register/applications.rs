@@ -26,7 +26,8 @@ use crate::domain::fees;
 use crate::domain::installation::{InstallationForm, InstallationRequest};
 use crate::domain::ledger::{AgreementSite, agreement_charges};
 use crate::store::{
-    ApplicationQuery, AttachRefusal, Change, NewEvent, Occupancy, StoreError, new_id,
+    ApplicationQuery, ApplicationSort, AttachRefusal, Change, NewEvent, Occupancy, StoreError,
+    new_id,
 };
 
 /// Why an application request was not carried out.
@@ -114,6 +115,12 @@ pub struct ApplicationFilter {
     pub limit: u32,
     /// Rows skipped.
     pub offset: u64,
+    /// Only this organisation's (an operator's own scope always wins).
+    pub organisation: Option<String>,
+    /// The order of the page.
+    pub sort: ApplicationSort,
+    /// The first sort key descending.
+    pub descending: bool,
 }
 
 fn not_found(id: &str) -> ApplicationError {
@@ -348,6 +355,9 @@ impl Register {
             asset: filter.asset.clone(),
             limit: filter.limit,
             offset: filter.offset,
+            organisation: filter.organisation.clone(),
+            sort: filter.sort,
+            descending: filter.descending,
             ..ApplicationQuery::default()
         };
         match principal {

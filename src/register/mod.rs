@@ -22,6 +22,7 @@
 //! - `applications.rs`: applications, decisions, installations, documents
 //!   and the install-by rule; `ledger.rs`: the ledger, the subsidy fund and
 //!   councils' application periods.
+//! - `sessions.rs`: console sessions (sign-in cookies).
 
 mod applications;
 mod areas;
@@ -30,6 +31,7 @@ mod fees;
 mod identity;
 mod imports;
 mod ledger;
+mod sessions;
 mod site_searches;
 
 use std::collections::{HashMap, HashSet};
@@ -45,6 +47,7 @@ use crate::index::AssetIndex;
 use crate::index::areas::AreaIndex;
 use crate::store::{Backend, ChangeCursor, Store, StoreResult, StoredAsset};
 
+pub use crate::store::ApplicationSort;
 pub use applications::{
     ApplicationError, ApplicationFilter, ApplicationPage, ApplicationRecord, ApplicationResult,
 };

@@ -117,6 +117,42 @@ pub struct ApplicationQuery {
     pub limit: u32,
     /// Rows skipped.
     pub offset: u64,
+    /// The order of the page (oldest first unless said).
+    pub sort: ApplicationSort,
+    /// The first sort key descending.
+    pub descending: bool,
+}
+
+/// What a list of applications is ordered by (ties by submission, then id,
+/// so paging is stable).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ApplicationSort {
+    /// When submitted.
+    #[default]
+    Submitted,
+    /// When the decision is due.
+    DecisionDue,
+    /// The applying organisation.
+    Organisation,
+    /// The status.
+    Status,
+    /// How many sites.
+    Sites,
+}
+
+impl ApplicationSort {
+    /// The first `ORDER BY` key (a fixed expression, never user text).
+    fn key(self) -> &'static str {
+        match self {
+            ApplicationSort::Submitted => "submitted_at",
+            ApplicationSort::DecisionDue => "decision_due",
+            ApplicationSort::Organisation => "organisation",
+            ApplicationSort::Status => "status",
+            ApplicationSort::Sites => {
+                "(SELECT COUNT(*) FROM application_assets s WHERE s.application_id = applications.id)"
+            }
+        }
+    }
 }
 
 #[derive(FromRow)]
@@ -559,9 +595,11 @@ impl Store {
             concat!(
                 "SELECT ",
                 application_columns!(),
-                " FROM applications{} ORDER BY submitted_at, id LIMIT ${} OFFSET ${}"
+                " FROM applications{} ORDER BY {} {}, submitted_at, id LIMIT ${} OFFSET ${}"
             ),
             filter,
+            q.sort.key(),
+            if q.descending { "DESC" } else { "ASC" },
             binds.len() + 1,
             binds.len() + 2
         );

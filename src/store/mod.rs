@@ -17,6 +17,7 @@ mod changes;
 mod fees;
 mod identity;
 mod ledger;
+mod sessions;
 mod site_searches;
 
 use std::str::FromStr;
@@ -25,12 +26,15 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
-pub use applications::{ApplicationQuery, AttachRefusal, Change, NewEvent, Occupancy, new_id};
+pub use applications::{
+    ApplicationQuery, ApplicationSort, AttachRefusal, Change, NewEvent, Occupancy, new_id,
+};
 pub use assets::{Deleted, StoredAsset, UpsertOutcome, Upserted};
 pub use changes::{ChangeBatch, ChangeCursor};
 pub use identity::{
     Authority, Organisation, TokenGrant, TokenInfo, TokenScope, generate_token, hash_token,
 };
+pub use sessions::StoredSession;
 pub use site_searches::{NewSiteSearch, SiteSearchRow, SiteSearchScope};
 
 /// Which database a store talks to.

@@ -9,6 +9,11 @@ use streetcell::http::params::MAX_LIMIT;
 
 use crate::helpers::{ADMIN, Db, content_type, spawn_app};
 
+/// The console's pages (`src/console/`) are HTML for people, not API
+/// operations, so they are not in the document; they must all live under
+/// `/console` (checked), and tests/api/console*.rs and browser.rs cover them.
+const CONSOLE_SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/console");
+
 /// Every (method, path) the router declares, read from the `.route(..)`
 /// calls in the source (independent of the `#[utoipa::path]` annotations the
 /// document is built from), with path parameters written `{}`: a route added
@@ -46,6 +51,14 @@ fn routed() -> BTreeSet<(String, String)> {
                 .unwrap_or_else(|| panic!("unclosed .route( in {}", path.display()));
             let args = &call[..end];
             let route = args.split('"').nth(1).expect("a route path literal");
+            if path.starts_with(CONSOLE_SOURCE) {
+                assert!(
+                    route == "/console" || route.starts_with("/console/"),
+                    "console page {route} outside /console in {}",
+                    path.display()
+                );
+                continue;
+            }
             let methods = &args[args.find(',').expect("a method router")..];
             let mut found = false;
             for method in ["get", "post", "put", "patch", "delete"] {

@@ -192,6 +192,7 @@ async fn list(
                 asset: p.asset,
                 limit,
                 offset,
+                ..ApplicationFilter::default()
             },
             today,
         )
