@@ -230,8 +230,8 @@ async fn gdal_reads_large_pages() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "GDAL 3.6's OGCAPI driver still refuses the served tile matrix set (it fetches it \
-            locally now, then fails to parse it); see /work/notes/close-first-hour.md"]
+#[ignore = "GDAL 3.6's OGCAPI driver now fetches and parses the local tile matrix set, then \
+            opens no layer; not yet diagnosed (see the first-hour closing note)"]
 async fn gdal_reads_the_tiles_offline_with_the_local_tile_matrix_set() {
     let app = with_demo().await;
     let src = format!("OGCAPI:{}/collections/assets", app.base);
