@@ -133,10 +133,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     let req = req.map(|b| Body::new(DeadlineBody::new(b, limits.body_timeout)));
     let run = async {
         let permit = if large {
-            match Arc::clone(&guards.large).acquire_owned().await {
-                Ok(p) => Some(p),
-                Err(_) => None,
-            }
+            Arc::clone(&guards.large).acquire_owned().await.ok()
         } else {
             None
         };

@@ -436,7 +436,7 @@ async fn shutdown_finishes_a_request_in_flight() {
         "the listener is closed"
     );
     // ...and the request in flight completes.
-    conn.write_all(body[10..].as_bytes()).await.unwrap();
+    conn.write_all(&body.as_bytes()[10..]).await.unwrap();
     let mut got = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(20), conn.read_to_end(&mut got)).await;
     let text = String::from_utf8_lossy(&got);

@@ -10,6 +10,7 @@ mod bng;
 mod capacity;
 mod consistency;
 mod cql2;
+mod crash;
 mod errors;
 mod fees;
 mod geojson_valid;
