@@ -74,6 +74,9 @@ pub struct ServeArgs {
     /// Largest document attached to an application, in bytes.
     #[arg(long, env = "STREETCELL_MAX_ATTACHMENT_BYTES", default_value_t = crate::domain::attachment::DEFAULT_MAX_BYTES)]
     pub max_attachment_bytes: usize,
+    /// Largest site-search region, in square kilometres.
+    #[arg(long, env = "STREETCELL_MAX_SEARCH_AREA_KM2", default_value_t = crate::domain::matching::request::DEFAULT_MAX_AREA_KM2)]
+    pub max_search_area_km2: f64,
     /// Timeouts, connection cap and rate limit.
     #[command(flatten)]
     pub limits: LimitArgs,
@@ -273,6 +276,9 @@ async fn serve(store: Store, args: ServeArgs) -> anyhow::Result<()> {
             .map(|t| hash_token(&t)),
         max_attachment_bytes: args.max_attachment_bytes,
         limits: args.limits.limits()?,
+        site_search_limits: crate::domain::matching::Limits {
+            max_area_km2: args.max_search_area_km2,
+        },
     };
     let state = AppState::new(Arc::clone(&register), settings);
     let listener = tokio::net::TcpListener::bind(args.listen)

@@ -10,7 +10,19 @@ use geo::{Geometry, InteriorPoint, Point};
 use serde::{Deserialize, Serialize};
 
 /// What an asset physically is, in the estates team's words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum AssetKind {
     /// A street-lighting column.
@@ -248,10 +260,11 @@ pub fn asset_id(authority: &str, asset_ref: &str) -> String {
 }
 
 /// Why asset details were refused.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, utoipa::ToSchema)]
 #[error("{field}: {message}")]
 pub struct InvalidField {
-    /// The offending field.
+    /// The offending field or parameter.
+    #[schema(example = "kind")]
     pub field: String,
     /// What is wrong with it.
     pub message: String,

@@ -9,6 +9,8 @@
 //! - [`installation`]: equipment installed on sites.
 //! - [`ledger`]: charges due from applications and agreements, the subsidy
 //!   fund and their breakdowns.
+//! - [`matching`]: site searches: hard constraints, scores, spacing and
+//!   coverage selection.
 //! - [`criteria`]: attribute filters shared by the listing endpoints.
 //! - [`fees`]: fee schedules and quotes (exact decimal money);
 //!   [`fee_versions`]: published versions and which is in effect.
@@ -26,5 +28,6 @@ pub mod fees;
 pub mod geometry;
 pub mod installation;
 pub mod ledger;
+pub mod matching;
 pub mod rings;
 pub mod validate;

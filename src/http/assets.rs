@@ -8,17 +8,17 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use geo::{Coord, Point, Rect};
+use geo::Point;
 use serde::Deserialize;
 
 use super::auth::{Caller, Reader};
 use super::conditional::{etag, if_match};
 use super::openapi::{BadRequest, Forbidden, NotFound, Unauthorized, Unprocessable};
+use super::params::{KEEP_ENCODINGS_UP_TO, criteria, page_href, page_limit, parse_bbox};
 use super::{ApiError, ApiResult, AppState, Encoded, Json, Query};
 use crate::domain::asset::{
-    AssetDetails, AssetKind, AssetStatus, InvalidField, PowerSupply, asset_id, parse_date,
+    AssetDetails, AssetStatus, InvalidField, PowerSupply, asset_id, parse_date,
 };
-use crate::domain::criteria::{Criteria, parse_list};
 use crate::geojson_io::{
     begin_collection, end_collection,
     erased::{Member, Raw},
@@ -41,11 +41,6 @@ pub fn router() -> Router<AppState> {
         .route("/v1/authorities/{code}/assets", post(create))
 }
 
-/// Default and largest page sizes.
-pub const DEFAULT_LIMIT: usize = 100;
-/// Largest page a client may ask for; larger requests are clamped.
-pub const MAX_LIMIT: usize = 10_000;
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ListParams {
@@ -58,77 +53,6 @@ struct ListParams {
     limit: Option<usize>,
     offset: Option<usize>,
 }
-
-/// Parses `minLon,minLat,maxLon,maxLat` into one or two rectangles (two
-/// when the box crosses the antimeridian, i.e. minLon > maxLon).
-pub fn parse_bbox(text: &str) -> Result<Vec<Rect<f64>>, ApiError> {
-    let nums: Vec<f64> = text
-        .split(',')
-        .map(|v| v.trim().parse::<f64>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| ApiError::BadRequest(format!("bbox {text:?} must be four numbers")))?;
-    let [x0, y0, x1, y1] = match nums[..] {
-        [a, b, c, d] => [a, b, c, d],
-        [a, b, _, c, d, _] => [a, b, c, d],
-        _ => {
-            return Err(ApiError::BadRequest(format!(
-                "bbox {text:?} must be minLon,minLat,maxLon,maxLat"
-            )));
-        }
-    };
-    let lon_ok = |v: f64| (-180.0..=180.0).contains(&v);
-    let lat_ok = |v: f64| (-90.0..=90.0).contains(&v);
-    if !(lon_ok(x0) && lon_ok(x1) && lat_ok(y0) && lat_ok(y1)) {
-        return Err(ApiError::invalid(
-            "bbox",
-            "longitudes must be within ±180 and latitudes within ±90",
-        ));
-    }
-    if y0 > y1 {
-        return Err(ApiError::invalid("bbox", "minLat must not exceed maxLat"));
-    }
-    let rect = |a: f64, b: f64| Rect::new(Coord { x: a, y: y0 }, Coord { x: b, y: y1 });
-    Ok(if x0 <= x1 {
-        vec![rect(x0, x1)]
-    } else {
-        vec![rect(x0, 180.0), rect(-180.0, x1)]
-    })
-}
-
-/// Attribute criteria from the list parameters (each a comma-separated list).
-pub fn criteria(
-    kind: Option<&str>,
-    status: Option<&str>,
-    power: Option<&str>,
-    authority: Option<&str>,
-    ward: Option<&str>,
-) -> ApiResult<Criteria> {
-    Ok(Criteria {
-        kinds: parse_list::<AssetKind>("kind", kind)?,
-        statuses: parse_list::<AssetStatus>("status", status)?,
-        power_supplies: parse_list::<PowerSupply>("power_supply", power)?,
-        authority: authority.map(str::to_string),
-        ward: ward.map(str::to_string),
-    })
-}
-
-/// `href` for the same request with `offset` replaced.
-pub fn page_href(uri: &Uri, offset: usize) -> String {
-    let mut pairs: Vec<(String, String)> =
-        form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-            .filter(|(k, _)| k != "offset")
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-    pairs.push(("offset".into(), offset.to_string()));
-    let query: String = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish();
-    format!("{}?{}", uri.path(), query)
-}
-
-/// Pages of at most this many features keep each feature's encoding
-/// (`Located::geojson`); larger pages only use what is kept.
-pub const KEEP_ENCODINGS_UP_TO: usize = 1_000;
 
 /// Assets in a bounding box, filtered, one page at a time.
 #[utoipa::path(get, path = "/v1/assets", tag = "assets",
@@ -159,7 +83,7 @@ async fn list(
         p.authority.as_deref(),
         p.ward.as_deref(),
     )?;
-    let limit = p.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
+    let limit = page_limit(p.limit).map_err(|e| ApiError::Invalid(vec![e]))?;
     let offset = p.offset.unwrap_or(0);
     let snap = state.register.assets().snapshot();
     let hits = snap.query_matching(rects.as_deref(), &c);

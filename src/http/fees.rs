@@ -3,8 +3,6 @@
 //! Terms are public (no token), so operators can see prices before they
 //! ask; publishing a new version takes staff of that council or admin.
 
-use std::collections::BTreeMap;
-
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -17,9 +15,8 @@ use super::auth::Caller;
 use super::conditional::{etag, if_match};
 use super::openapi::{BadRequest, Forbidden, NotFound, Unauthorized, Unprocessable};
 use super::{ApiError, ApiResult, AppState, Json};
-use crate::domain::asset::InvalidField;
 use crate::domain::fee_versions::{PublishedSchedule, current as current_version};
-use crate::domain::fees::{self, FeeSchedule, QuoteSite, QuoteTerms};
+use crate::domain::fees::{self, FeeSchedule, QuoteTerms};
 
 /// Routes of this module.
 pub fn router() -> Router<AppState> {
@@ -160,37 +157,9 @@ async fn quote(
     if body.assets.is_empty() {
         return Err(ApiError::invalid("assets", "name at least one asset"));
     }
-    let snap = state.register.assets().snapshot();
-    let mut by_authority: BTreeMap<String, Vec<QuoteSite>> = BTreeMap::new();
-    let mut unknown = Vec::new();
-    for (i, id) in body.assets.iter().enumerate() {
-        match snap.get(id) {
-            Some(l) => by_authority
-                .entry(l.asset.authority.clone())
-                .or_default()
-                .push(QuoteSite::from_asset(&l.asset, l.asset.is_shared())),
-            None => unknown.push(InvalidField::new(
-                format!("assets[{i}]"),
-                format!("no asset {id:?}"),
-            )),
-        }
-    }
-    if !unknown.is_empty() {
-        return Err(ApiError::Invalid(unknown));
-    }
-    let mut quotes = Vec::new();
-    for (authority, sites) in by_authority {
-        let Some(p) = state.register.schedule_in_effect(&authority, terms.start) else {
-            return Err(ApiError::invalid(
-                "start",
-                format!(
-                    "authority {authority:?} has no fee schedule in effect on {}",
-                    terms.start
-                ),
-            ));
-        };
-        let q = fees::quote(&authority, &p.schedule, p.version, &sites, &terms)?;
-        quotes.push(q);
-    }
+    let quotes = state
+        .register
+        .quote_assets(&body.assets, &terms)
+        .map_err(ApiError::Invalid)?;
     Ok(axum::Json(json!({ "quotes": quotes })))
 }

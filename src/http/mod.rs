@@ -17,7 +17,9 @@ pub mod limits;
 pub mod map;
 pub mod metrics;
 pub mod openapi;
+pub mod params;
 pub mod serve;
+pub mod site_searches;
 
 use std::sync::Arc;
 
@@ -49,6 +51,8 @@ pub struct Settings {
     pub max_attachment_bytes: usize,
     /// Timeouts, connection cap, rate limit (`limits.rs`, `serve.rs`).
     pub limits: limits::Limits,
+    /// Limits on site searches (largest search region).
+    pub site_search_limits: crate::domain::matching::Limits,
 }
 
 impl Default for Settings {
@@ -58,6 +62,7 @@ impl Default for Settings {
             admin_token_hash: None,
             max_attachment_bytes: crate::domain::attachment::DEFAULT_MAX_BYTES,
             limits: limits::Limits::default(),
+            site_search_limits: crate::domain::matching::Limits::default(),
         }
     }
 }
@@ -103,6 +108,7 @@ pub fn app(state: AppState) -> Router {
         .merge(map::router())
         .merge(health::router())
         .merge(metrics::router())
+        .merge(site_searches::router())
         .merge(openapi::router())
         .merge(crate::ogc::router())
         .fallback(not_found)

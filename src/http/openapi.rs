@@ -6,8 +6,11 @@
 //! `application/vnd.oai.openapi+json;version=3.0` promise; 5+ writes 3.1.
 //! The document is built once, on first request, and served from memory.
 //!
-//! The schema types below describe responses the service writes by hand
-//! (GeoJSON straight to bytes), so they exist for the document only.
+//! Request and error types that exist in the code (`InvalidField`,
+//! `AssetKind`, the applications' views) derive their schemas themselves;
+//! the types below describe what the service writes by hand (GeoJSON
+//! straight to bytes) or parses field by field, so they exist for the
+//! document only.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -22,6 +25,7 @@ use utoipa::{Modify, OpenApi, ToResponse, ToSchema};
 
 use super::AppState;
 use super::applications::views::InstallationView;
+use crate::domain::asset::{AssetKind, InvalidField};
 
 /// Media type of the document, as OGC API - Features asks.
 pub const OPENAPI_JSON: &str = "application/vnd.oai.openapi+json;version=3.0";
@@ -107,6 +111,9 @@ async fn api() -> impl IntoResponse {
         api,
         api_html,
         super::map::page,
+        super::site_searches::create,
+        super::site_searches::list,
+        super::site_searches::fetch,
     ),
     components(responses(BadRequest, Unauthorized, Forbidden, NotFound, Unprocessable), schemas(
         Problem,
@@ -164,6 +171,18 @@ async fn api() -> impl IntoResponse {
         super::applications::views::AttachmentView,
         super::applications::views::AttachmentList,
         super::applications::views::Link,
+        crate::domain::matching::SiteSearchRequest,
+        crate::domain::matching::request::NearRequest,
+        crate::domain::matching::request::CorridorRequest,
+        crate::domain::matching::request::WeightsRequest,
+        crate::domain::matching::RejectedBy,
+        crate::domain::matching::ScoreParts,
+        super::site_searches::SiteSearchResult,
+        super::site_searches::SiteSearchSummary,
+        super::site_searches::SiteFeature,
+        super::site_searches::SiteProperties,
+        super::site_searches::SiteSearchList,
+        super::site_searches::SiteSearchListItem,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -173,6 +192,7 @@ async fn api() -> impl IntoResponse {
         (name = "fees", description = "Published fee schedules and itemised quotes"),
         (name = "applications", description = "Applications for sites: decisions on a clock, agreements, installations, documents and the audit trail"),
         (name = "ledger", description = "Charges due, the connectivity subsidy fund, and each council's application periods"),
+        (name = "site-searches", description = "Operators' requests matched to sites: hard constraints, spacing and coverage selection, priced"),
         (name = "admin", description = "Authorities, organisations and tokens"),
         (name = "ogc", description = "OGC API - Features (Parts 1 and 2) for GIS clients"),
         (name = "service", description = "Health and this document"),
@@ -221,30 +241,6 @@ pub struct Problem {
     current_status: Option<String>,
     /// For a refused application (409): every asset without free capacity.
     assets: Option<Vec<String>>,
-}
-
-/// One invalid field of a request.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct InvalidField {
-    /// Field or parameter name.
-    #[schema(example = "kind")]
-    field: String,
-    /// Why it was refused.
-    message: String,
-}
-
-/// Kinds of street asset.
-#[derive(ToSchema)]
-#[allow(dead_code, non_camel_case_types)]
-pub enum AssetKind {
-    lamp_post,
-    cctv_column,
-    traffic_signal,
-    bus_shelter,
-    rooftop,
-    wall,
-    other,
 }
 
 /// Assets as GeoJSON (RFC 7946), with paging counts.

@@ -472,6 +472,44 @@ fn criteria_queries_match_brute_force() {
     }
 }
 
+/// Every plan of `select_page` (slots, entries, read and test) pages
+/// through what a filter over every asset, sorted by id, gives.
+#[test]
+fn select_page_matches_brute_force_under_every_plan() {
+    let assets = varied_sample(1500, 31);
+    let snap = AssetIndex::build(assets.clone()).snapshot();
+    let mut rng = StdRng::seed_from_u64(32);
+    for round in 0..120 {
+        let c = if round % 3 == 0 {
+            Criteria::default()
+        } else {
+            random_criteria(&mut rng)
+        };
+        let (x0, y0) = (rng.random_range(-2.5..-2.2), rng.random_range(53.34..53.5));
+        let rect = Rect::new(coord! {x: x0, y: y0}, coord! {x: x0 + 0.05, y: y0 + 0.03});
+        let rects = (round % 2 == 0).then_some([rect]);
+        let tall = rng.random_range(0.0..12.0);
+        let extra =
+            (round % 4 < 2).then_some(move |a: &Asset| a.details.height_m.unwrap_or(0.0) >= tall);
+        let mut want: Vec<String> = assets
+            .iter()
+            .filter(|a| rects.is_none_or(|r| a.details.geometry.intersects(&r[0])))
+            .filter(|a| c.matches(a) && extra.is_none_or(|f| f(a)))
+            .map(|a| a.id.clone())
+            .collect();
+        want.sort();
+        let (offset, limit) = (
+            rng.random_range(0..want.len() + 5),
+            rng.random_range(1..200),
+        );
+        let (matched, page) =
+            snap.select_page(rects.as_ref().map(|r| &r[..]), &c, extra, offset, limit);
+        assert_eq!(matched, want.len(), "round {round}");
+        let expect: Vec<String> = want.into_iter().skip(offset).take(limit).collect();
+        assert_eq!(ids(page), expect, "round {round}");
+    }
+}
+
 /// Large enough to be built on two threads and to make trees several
 /// levels deep; given shuffled and with repeated ids.
 #[test]

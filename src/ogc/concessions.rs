@@ -22,8 +22,8 @@ use crate::domain::access::Principal;
 use crate::domain::application::{Application, ApplicationStatus, Installation};
 use crate::domain::asset::format_date;
 use crate::http::applications::today;
-use crate::http::assets::page_href;
 use crate::http::auth::Reader;
+use crate::http::params::page_href;
 use crate::http::{ApiError, ApiResult, AppState};
 use crate::index::Snapshot;
 use crate::register::ApplicationFilter;
@@ -156,7 +156,10 @@ fn item_params(uri: &Uri, with_status: bool) -> ApiResult<ItemParams> {
                 let n: u64 = v
                     .parse()
                     .map_err(|_| ApiError::BadRequest(format!("limit {v:?} is not a number")))?;
-                p.limit = n.clamp(1, MAX_LIMIT);
+                if n == 0 {
+                    return Err(ApiError::BadRequest("limit must be at least 1".into()));
+                }
+                p.limit = n.min(MAX_LIMIT);
             }
             "offset" => {
                 p.offset = v

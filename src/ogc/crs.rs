@@ -11,7 +11,7 @@ use geo::{Coord, Geometry, Intersects, MapCoords, Rect};
 
 use crate::crs::{bng_to_wgs84, wgs84_to_bng};
 use crate::http::ApiError;
-use crate::http::assets::parse_bbox;
+use crate::http::params::parse_bbox;
 
 /// OGC CRS84: longitude, latitude on WGS84 (the default).
 pub const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";

@@ -16,14 +16,15 @@ use super::crs::{BboxFilter, Crs, bad_request, parse_bbox_in};
 use super::filter::{self, Filter, Schema};
 use super::{GEOJSON, JSON, Source, base_url, find_collection};
 use crate::domain::area::Area;
+use crate::domain::asset::Asset;
 use crate::geojson_io::{
     begin_collection, end_collection,
     erased::{Member, Raw},
     write_asset_feature, write_geometry, write_int, write_link, write_located_page_feature,
     write_str,
 };
-use crate::http::assets::{DEFAULT_LIMIT, KEEP_ENCODINGS_UP_TO, MAX_LIMIT, criteria, page_href};
 use crate::http::auth::Reader;
+use crate::http::params::{KEEP_ENCODINGS_UP_TO, criteria, page_href, page_limit};
 use crate::http::{ApiError, ApiResult, AppState};
 use crate::index::Located;
 
@@ -239,7 +240,7 @@ fn compile_filter<T>(
     let crs = p
         .get("filter-crs")
         .map_or(Ok(Crs::Crs84), |v| Crs::parse("filter-crs", v))?;
-    filter::compile(text, crs, schema).map(Some)
+    Ok(Some(filter::compile(text, crs, schema)?))
 }
 
 /// `GET /collections/{id}/items`.
@@ -295,11 +296,9 @@ pub(super) async fn items(
     if let Some(d) = p.get("datetime") {
         check_datetime(d)?;
     }
-    let limit = match count(&p, "limit")? {
-        Some(0) => return Err(ApiError::BadRequest("limit must be at least 1".into())),
-        Some(n) => n.min(MAX_LIMIT),
-        None => DEFAULT_LIMIT,
-    };
+    // OGC API - Features answers a bad parameter with 400.
+    let limit = page_limit(count(&p, "limit")?)
+        .map_err(|e| ApiError::BadRequest(format!("{} {}", e.field, e.message)))?;
     let offset = count(&p, "offset")?.unwrap_or(0);
 
     let mut out = Vec::with_capacity(1024);
@@ -386,36 +385,16 @@ pub(super) async fn items(
             };
             let rects = if by_filter { filter_rects } else { bbox_rects };
             let snap = state.register.assets().snapshot();
-            // Nothing to filter on (a client exporting everything): page
-            // straight through the id-sorted slots instead of collecting
-            // the whole register for every page.
-            let unfiltered = bbox.is_none() && cql.is_none() && crit.is_empty();
-            let (matched, page) = if unfiltered {
-                (snap.len(), snap.page(offset, limit))
-            } else if cql.is_none() && bbox.as_ref().is_none_or(|b| b.bng.is_none()) {
-                // Only the index's own tests remain (a lon/lat bbox and the
-                // criteria): a point's position and its kind, status and
-                // power supply are decided on its tree entry, without
-                // reading the asset (authority and ward still read it).
-                let hits = snap.query_matching(rects, &crit);
-                (
-                    hits.len(),
-                    hits.into_iter().skip(offset).take(limit).collect(),
-                )
-            } else {
-                let hits = snap.query(rects, |a| {
-                    crit.matches(a)
-                        && bbox.as_ref().is_none_or(|b| {
-                            (!by_filter || b.rects.iter().any(|r| a.details.geometry.intersects(r)))
-                                && b.exact(&a.details.geometry)
-                        })
-                        && cql.as_ref().is_none_or(|f| f.matches(a))
-                });
-                (
-                    hits.len(),
-                    hits.into_iter().skip(offset).take(limit).collect(),
-                )
-            };
+            // A lon/lat bbox alone is decided by the index; a filter, or a
+            // box in EPSG:27700, needs each candidate read.
+            let exact = cql.is_some() || bbox.as_ref().is_some_and(|b| b.bng.is_some());
+            let extra = exact.then_some(|a: &Asset| {
+                bbox.as_ref().is_none_or(|b| {
+                    (!by_filter || b.rects.iter().any(|r| a.details.geometry.intersects(r)))
+                        && b.exact(&a.details.geometry)
+                }) && cql.as_ref().is_none_or(|f| f.matches(a))
+            });
+            let (matched, page) = snap.select_page(rects, &crit, extra, offset, limit);
             write_head(&mut out, matched, page.len());
             if page.len() > STREAM_FROM {
                 let page = page.into_iter().map(Arc::clone).collect();

@@ -16,6 +16,13 @@ pub mod filter;
 mod items;
 pub mod tiles;
 
+/// A refused filter is a malformed request (OGC API - Features answers 400).
+impl From<filter::FilterError> for ApiError {
+    fn from(e: filter::FilterError) -> ApiError {
+        ApiError::BadRequest(e.0)
+    }
+}
+
 use std::sync::{Arc, Mutex, Weak};
 
 use axum::Router;

@@ -140,7 +140,8 @@ impl Register {
                 "applications are made with an operator's token".into(),
             ));
         };
-        let form = ApplicationForm::parse(req, today)?;
+        let seeded = self.seed_from_site_search(principal, req).await?;
+        let form = ApplicationForm::parse(seeded.as_ref().unwrap_or(req), today)?;
 
         // The sites, all of one authority and offered.
         let snap = self.assets().snapshot();
@@ -244,6 +245,60 @@ impl Register {
         }
         self.refresh_assets(&app.asset_ids()).await?;
         self.application_record(principal, &app.id).await
+    }
+
+    /// With `site_search` set: the saved search must be one the caller may
+    /// see (else 422 naming `site_search`); when `assets` is omitted the
+    /// search's chosen sites are applied for, in rank order, and when given
+    /// every asset must be one the search chose. Returns the request with
+    /// its assets filled in, when they were.
+    async fn seed_from_site_search(
+        &self,
+        principal: &Principal,
+        req: &ApplicationRequest,
+    ) -> ApplicationResult<Option<ApplicationRequest>> {
+        let Some(id) = req.site_search.as_deref().filter(|s| !s.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let Some(saved) = self.site_search(principal, id).await? else {
+            return Err(InvalidField::new(
+                "site_search",
+                format!("no saved site search {id:?} that this token may see"),
+            )
+            .into());
+        };
+        match &req.assets {
+            None => {
+                if saved.sites.is_empty() {
+                    return Err(InvalidField::new(
+                        "site_search",
+                        format!("site search {id:?} chose no sites"),
+                    )
+                    .into());
+                }
+                let mut seeded = req.clone();
+                seeded.assets = Some(saved.sites);
+                Ok(Some(seeded))
+            }
+            Some(list) => {
+                let strangers: Vec<InvalidField> = list
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| !saved.sites.contains(a))
+                    .map(|(i, a)| {
+                        InvalidField::new(
+                            format!("assets[{i}]"),
+                            format!("asset {a:?} was not chosen by site search {id:?}"),
+                        )
+                    })
+                    .collect();
+                if strangers.is_empty() {
+                    Ok(None)
+                } else {
+                    Err(strangers.into())
+                }
+            }
+        }
     }
 
     /// An application `principal` may see.

@@ -77,3 +77,58 @@ impl Register {
         Some((fee, p.schedule.currency.clone()))
     }
 }
+
+impl Register {
+    /// Quotes for `ids`, one per council in code order, each priced on the
+    /// schedule in effect on `terms.start`: the one code path behind
+    /// `POST /v1/quotes` and a site search's `summary.quote`, so the two
+    /// agree to the penny. Unknown ids are named `assets[i]`; a council with
+    /// no schedule in effect is named under `start`.
+    pub fn quote_assets(
+        &self,
+        ids: &[String],
+        terms: &crate::domain::fees::QuoteTerms,
+    ) -> Result<Vec<crate::domain::fees::Quote>, Vec<crate::domain::asset::InvalidField>> {
+        use crate::domain::asset::InvalidField;
+        use std::collections::BTreeMap;
+        terms.validate().map_err(|e| vec![e])?;
+        if ids.is_empty() {
+            return Err(vec![InvalidField::new("assets", "name at least one asset")]);
+        }
+        let snap = self.assets().snapshot();
+        let mut by_authority: BTreeMap<String, Vec<QuoteSite>> = BTreeMap::new();
+        let mut unknown = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            match snap.get(id) {
+                Some(l) => by_authority
+                    .entry(l.asset.authority.clone())
+                    .or_default()
+                    .push(QuoteSite::from_asset(&l.asset, l.asset.is_shared())),
+                None => unknown.push(InvalidField::new(
+                    format!("assets[{i}]"),
+                    format!("no asset {id:?}"),
+                )),
+            }
+        }
+        if !unknown.is_empty() {
+            return Err(unknown);
+        }
+        let mut quotes = Vec::new();
+        for (authority, sites) in by_authority {
+            let Some(p) = self.schedule_in_effect(&authority, terms.start) else {
+                return Err(vec![InvalidField::new(
+                    "start",
+                    format!(
+                        "authority {authority:?} has no fee schedule in effect on {}",
+                        terms.start
+                    ),
+                )]);
+            };
+            quotes.push(
+                crate::domain::fees::quote(&authority, &p.schedule, p.version, &sites, terms)
+                    .map_err(|e| vec![e])?,
+            );
+        }
+        Ok(quotes)
+    }
+}

@@ -30,6 +30,7 @@ mod fees;
 mod identity;
 mod imports;
 mod ledger;
+mod site_searches;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -50,6 +51,7 @@ pub use applications::{
 pub use assets::UpsertSummary;
 pub use imports::{IMPORT_BATCH, ImportReport, ImportTarget, Rejection, import_rows};
 pub use ledger::LEDGER_YEARS;
+pub use site_searches::{ChosenSite, SavedSiteSearch, SiteSearchAnswer};
 
 /// Database plus indexes and caches.
 pub struct Register {

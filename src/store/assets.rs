@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use sqlx::{Any, FromRow, Transaction};
 
-use super::changes::record_change;
+use super::changes::{record_change, record_changes};
 use super::{Backend, Store, StoreError, StoreResult, conflict, now, parse_stored};
 use crate::domain::asset::{AssetDetails, Occupancy, asset_id, format_date, parse_date};
 use crate::geojson_io::{geometry_json, parse_geometry_text};
@@ -189,11 +189,28 @@ impl Store {
         // refs in different orders would otherwise deadlock on PostgreSQL.
         let mut order: Vec<usize> = (0..rows.len()).collect();
         order.sort_by(|&a, &b| rows[a].asset_ref.cmp(&rows[b].asset_ref));
+        let ids: Vec<String> = rows
+            .iter()
+            .map(|d| asset_id(authority, &d.asset_ref))
+            .collect();
         let mut tx = self.write.begin().await?;
         let mut out = vec![None; rows.len()];
+        // One statement writes many rows; a ref repeated in the file starts a
+        // new statement, since one INSERT .. ON CONFLICT may not touch a row
+        // twice (the later row then updates the earlier, as row by row would).
+        let mut chunk: Vec<usize> = Vec::with_capacity(ROWS_PER_STATEMENT);
         for i in order {
-            out[i] = Some(upsert_one(&mut tx, authority, &rows[i]).await?);
+            let repeated = chunk.last().is_some_and(|&j| ids[j] == ids[i]);
+            if chunk.len() == ROWS_PER_STATEMENT || repeated {
+                upsert_rows(&mut tx, authority, rows, &ids, &chunk, &mut out).await?;
+                chunk.clear();
+            }
+            chunk.push(i);
         }
+        if !chunk.is_empty() {
+            upsert_rows(&mut tx, authority, rows, &ids, &chunk, &mut out).await?;
+        }
+        record_changes(&mut tx, &ids).await?;
         tx.commit().await?;
         Ok(out
             .into_iter()
@@ -214,7 +231,7 @@ impl Store {
              source_attributes, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)",
         )
-        .persistent(false) // see upsert_one
+        .persistent(false) // see upsert_rows
         .bind(&id)
         .bind(authority)
         .bind(&d.asset_ref)
@@ -294,7 +311,7 @@ impl Store {
              source_attributes = $14, updated_at = $15, revision = revision + 1 \
              WHERE id = $1",
         )
-        .persistent(false) // see upsert_one
+        .persistent(false) // see upsert_rows
         .bind(id)
         .bind(&d.asset_ref)
         .bind(d.kind.as_str())
@@ -349,18 +366,45 @@ fn source_json(d: &AssetDetails) -> String {
     serde_json::to_string(&d.source_attributes).unwrap_or_else(|_| "{}".into())
 }
 
-async fn upsert_one(
+/// Rows per multi-row INSERT: one statement parsed and sent for many rows
+/// (16 values each, far below both databases' bind-parameter limits).
+const ROWS_PER_STATEMENT: usize = 256;
+
+/// Upserts `rows[i]` for each `i` in `chunk` (no id twice) in one statement,
+/// filling `out[i]`.
+async fn upsert_rows(
     tx: &mut Transaction<'static, Any>,
     authority: &str,
-    d: &AssetDetails,
-) -> StoreResult<Upserted> {
-    let stamp = now();
-    let (id, revision, in_use, installed): (String, i64, i64, i64) = sqlx::query_as(
+    rows: &[AssetDetails],
+    ids: &[String],
+    chunk: &[usize],
+    out: &mut [Option<Upserted>],
+) -> StoreResult<()> {
+    const COLUMNS: usize = 16;
+    let mut sql = String::with_capacity(300 + chunk.len() * 100);
+    sql.push_str(
         "INSERT INTO assets (id, authority, ref, kind, geometry, height_m, power_supply, \
          capacity, load_rating_kg, last_inspected, install_year, status, listed, photo_url, \
-         source_attributes, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16) \
-         ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, \
+         source_attributes, created_at, updated_at) VALUES ",
+    );
+    for k in 0..chunk.len() {
+        let first = k * COLUMNS + 1;
+        if k > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for p in first..first + COLUMNS {
+            sql.push('$');
+            sql.push_str(itoa::Buffer::new().format(p));
+            sql.push(',');
+        }
+        // created_at and updated_at are the same stamp.
+        sql.push('$');
+        sql.push_str(itoa::Buffer::new().format(first + COLUMNS - 1));
+        sql.push(')');
+    }
+    sql.push_str(
+        " ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, \
          geometry = excluded.geometry, height_m = excluded.height_m, \
          power_supply = excluded.power_supply, capacity = excluded.capacity, \
          load_rating_kg = excluded.load_rating_kg, last_inspected = excluded.last_inspected, \
@@ -369,50 +413,61 @@ async fn upsert_one(
          source_attributes = excluded.source_attributes, updated_at = excluded.updated_at, \
          revision = assets.revision + 1 \
          RETURNING id, revision, in_use, installed",
-    )
+    );
+    let stamp = now();
     // Not cached: sqlx 0.9's Any driver declares a NULL f64 as float4, and
     // PostgreSQL would then hold a cached statement to that type and refuse
     // the next row that has a height (transact-rs/sqlx#4290).
-    .persistent(false)
-    .bind(asset_id(authority, &d.asset_ref))
-    .bind(authority)
-    .bind(&d.asset_ref)
-    .bind(d.kind.as_str())
-    .bind(geometry_json(&d.geometry))
-    .bind(d.height_m)
-    .bind(d.power_supply.as_str())
-    .bind(i64::from(d.capacity))
-    .bind(d.load_rating_kg)
-    .bind(d.last_inspected.map(format_date))
-    .bind(d.install_year.map(i64::from))
-    .bind(d.status.as_str())
-    .bind(i64::from(d.listed))
-    .bind(d.photo_url.as_deref())
-    .bind(source_json(d))
-    .bind(stamp)
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(|e| match &e {
+    let mut query =
+        sqlx::query_as::<_, (String, i64, i64, i64)>(sqlx::AssertSqlSafe(sql)).persistent(false);
+    for &i in chunk {
+        let d = &rows[i];
+        query = query
+            .bind(ids[i].clone())
+            .bind(authority.to_string())
+            .bind(d.asset_ref.clone())
+            .bind(d.kind.as_str())
+            .bind(geometry_json(&d.geometry))
+            .bind(d.height_m)
+            .bind(d.power_supply.as_str())
+            .bind(i64::from(d.capacity))
+            .bind(d.load_rating_kg)
+            .bind(d.last_inspected.map(format_date))
+            .bind(d.install_year.map(i64::from))
+            .bind(d.status.as_str())
+            .bind(i64::from(d.listed))
+            .bind(d.photo_url.clone())
+            .bind(source_json(d))
+            .bind(stamp.clone());
+    }
+    let written = query.fetch_all(&mut **tx).await.map_err(|e| match &e {
         sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
             StoreError::NotFound(format!("authority {authority:?}"))
         }
-        _ => conflict(e, || format!("asset ref {:?}", d.asset_ref)),
+        _ => conflict(e, || format!("assets of authority {authority:?}")),
     })?;
-    record_change(tx, &id).await?;
-    let outcome = if revision == 1 {
-        UpsertOutcome::Inserted
-    } else {
-        UpsertOutcome::Updated
-    };
     let count = |v: i64| u32::try_from(v).unwrap_or(0);
-    let occupancy = Occupancy {
-        in_use: count(in_use),
-        installed: count(installed),
-    };
-    Ok(Upserted {
-        id,
-        outcome,
-        occupancy,
-        revision,
-    })
+    let mut by_id: std::collections::HashMap<String, (i64, i64, i64)> = written
+        .into_iter()
+        .map(|(id, revision, in_use, installed)| (id, (revision, in_use, installed)))
+        .collect();
+    for &i in chunk {
+        let (revision, in_use, installed) = by_id
+            .remove(&ids[i])
+            .ok_or_else(|| StoreError::Database(sqlx::Error::RowNotFound))?;
+        out[i] = Some(Upserted {
+            id: ids[i].clone(),
+            outcome: if revision == 1 {
+                UpsertOutcome::Inserted
+            } else {
+                UpsertOutcome::Updated
+            },
+            occupancy: Occupancy {
+                in_use: count(in_use),
+                installed: count(installed),
+            },
+            revision,
+        });
+    }
+    Ok(())
 }

@@ -155,3 +155,29 @@ pub(super) async fn record_change(tx: &mut Transaction<'static, Any>, id: &str) 
         .await?;
     Ok(())
 }
+
+/// Appends every id of `ids` to the feed inside the writer's transaction,
+/// many rows per statement (an import writes thousands at once).
+pub(super) async fn record_changes(
+    tx: &mut Transaction<'static, Any>,
+    ids: &[String],
+) -> StoreResult<()> {
+    for chunk in ids.chunks(1_000) {
+        let mut sql = String::with_capacity(48 + chunk.len() * 8);
+        sql.push_str("INSERT INTO asset_changes (asset_id) VALUES ");
+        for k in 1..=chunk.len() {
+            if k > 1 {
+                sql.push(',');
+            }
+            sql.push_str("($");
+            sql.push_str(itoa::Buffer::new().format(k));
+            sql.push(')');
+        }
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            query = query.bind(id.clone());
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}

@@ -17,6 +17,7 @@ mod changes;
 mod fees;
 mod identity;
 mod ledger;
+mod site_searches;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -28,6 +29,7 @@ pub use applications::{ApplicationQuery, AttachRefusal, Change, NewEvent, Occupa
 pub use assets::{Deleted, StoredAsset, UpsertOutcome, Upserted};
 pub use changes::{ChangeBatch, ChangeCursor};
 pub use identity::{Authority, Organisation, generate_token, hash_token};
+pub use site_searches::{NewSiteSearch, SiteSearchRow, SiteSearchScope};
 
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -33,6 +33,42 @@ pub struct TestApp {
     _dir: Option<Arc<tempfile::TempDir>>,
 }
 
+/// Whether missing prerequisites fail the run: under CI (`CI` set and not
+/// `false`, as `.ci/run` does) a test that cannot run must not pass as a skip.
+pub fn prerequisites_required() -> bool {
+    ci_means_required(std::env::var("CI").ok().as_deref())
+}
+
+fn ci_means_required(ci: Option<&str>) -> bool {
+    ci.is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+#[test]
+fn under_ci_a_missing_prerequisite_fails_the_test() {
+    for (ci, required) in [
+        (None, false),
+        (Some(""), false),
+        (Some("false"), false),
+        (Some("true"), true),
+        (Some("1"), true),
+    ] {
+        assert_eq!(ci_means_required(ci), required, "CI={ci:?}");
+    }
+    if prerequisites_required() {
+        let missing = std::panic::catch_unwind(|| missing_prerequisite("a test prerequisite"));
+        assert!(
+            missing.is_err(),
+            "under CI a missing prerequisite must fail"
+        );
+    }
+}
+
+/// Says that a test cannot run here: a note locally, a failure under CI.
+pub fn missing_prerequisite(what: &str) {
+    assert!(!prerequisites_required(), "{what} is required under CI");
+    eprintln!("skipped: {what} is not available");
+}
+
 /// A fresh, empty database URL for `db`, or `None` (and a note) when that
 /// backend is not available here.
 pub async fn fresh_database(db: Db) -> Option<(String, Option<Arc<tempfile::TempDir>>)> {
@@ -44,7 +80,7 @@ pub async fn fresh_database(db: Db) -> Option<(String, Option<Arc<tempfile::Temp
         }
         Db::Postgres => {
             let Ok(server) = std::env::var("STREETCELL_TEST_POSTGRES") else {
-                eprintln!("skipped on PostgreSQL: STREETCELL_TEST_POSTGRES is not set");
+                missing_prerequisite("PostgreSQL (set STREETCELL_TEST_POSTGRES)");
                 return None;
             };
             use sqlx::Connection;
@@ -302,7 +338,7 @@ pub fn shared_data(rel: &str) -> Option<std::path::PathBuf> {
     if p.exists() {
         Some(p)
     } else {
-        eprintln!("skipped: {} is not available", p.display());
+        missing_prerequisite(&format!("the shared data file {}", p.display()));
         None
     }
 }

@@ -22,4 +22,6 @@ mod ogc;
 mod openapi;
 mod operations;
 mod register;
+mod saved_site_searches;
+mod site_searches;
 mod tiles;

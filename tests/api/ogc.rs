@@ -684,7 +684,7 @@ fn gdal(tool: &str, args: &[&str], env: &[(&str, &str)]) -> Option<std::process:
     match cmd.output() {
         Ok(out) => Some(out),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!("skipped: {tool} is not on PATH (apt-get install gdal-bin)");
+            crate::helpers::missing_prerequisite(&format!("{tool} (apt-get install gdal-bin)"));
             None
         }
         Err(e) => panic!("running {tool}: {e}"),

@@ -643,7 +643,7 @@ fn ogrinfo(args: &[&str]) -> Option<std::process::Output> {
     match std::process::Command::new("ogrinfo").args(args).output() {
         Ok(out) => Some(out),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!("skipped: ogrinfo is not on PATH (apt-get install gdal-bin)");
+            crate::helpers::missing_prerequisite("ogrinfo (apt-get install gdal-bin)");
             None
         }
         Err(e) => panic!("running ogrinfo: {e}"),

@@ -200,13 +200,13 @@ async fn list(
     let mut links = vec![Link::json(uri.to_string(), "self")];
     if offset + (returned as u64) < page.number_matched {
         links.push(Link::json(
-            super::assets::page_href(&uri, (offset + u64::from(limit)) as usize),
+            super::params::page_href(&uri, (offset + u64::from(limit)) as usize),
             "next",
         ));
     }
     if offset > 0 {
         links.push(Link::json(
-            super::assets::page_href(&uri, offset.saturating_sub(u64::from(limit)) as usize),
+            super::params::page_href(&uri, offset.saturating_sub(u64::from(limit)) as usize),
             "prev",
         ));
     }

@@ -1,0 +1,322 @@
+//! Matching operators' requests to sites: the heart of the product.
+//!
+//! A planner says where (an area, a point and radius, or a street corridor),
+//! what a small cell needs (kind, height, power, planning exclusions, free
+//! capacity), how many sites and how far apart, and optionally what demand to
+//! cover. [`run`] takes the assets the index found in the search region and:
+//!
+//! 1. applies the hard constraints ([`constraints`]), counting each ruled-out
+//!    asset once under the first rule it fails;
+//! 2. scores every candidate from explainable parts ([`score`]);
+//! 3. selects: **spacing mode** (no `coverage_radius_m`) takes candidates best
+//!    score first, skipping any closer than `min_spacing_m` (geodesic) to one
+//!    already taken, until `sites_wanted`; so when fewer come back, no further
+//!    candidate could be added. **Coverage mode** chooses the spaced set whose
+//!    discs cover the most demand ([`coverage`]: lazy greedy plus local
+//!    search);
+//! 4. reports why the rest were ruled out: `rejected_by.spacing` counts the
+//!    candidates not chosen that lie closer than `min_spacing_m` to a chosen
+//!    site (in spacing mode, every candidate left out while the selection is
+//!    short of `sites_wanted` is one of them).
+//!
+//! Pure: the caller supplies the candidates (from the index) and the fee of
+//! an asset (from the published schedules), and prices the selection.
+
+pub mod constraints;
+pub mod coverage;
+pub mod earth;
+pub mod request;
+pub mod score;
+
+#[cfg(test)]
+mod tests;
+
+use geo::{MultiPolygon, Point};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+
+use crate::domain::access::Principal;
+use crate::domain::asset::Asset;
+pub use constraints::{Reason, RejectedBy};
+use earth::{Grid, Place as At};
+pub use request::{Limits, Place, SearchSpec, SiteSearchRequest};
+pub use score::{ScoreParts, Weights};
+
+/// A chosen site.
+#[derive(Debug, Clone)]
+pub struct Pick<'a> {
+    /// The asset.
+    pub asset: &'a Asset,
+    /// 1 for the first.
+    pub rank: usize,
+    /// Weighted score, 0..=1.
+    pub score: f64,
+    /// The parts.
+    pub parts: ScoreParts,
+    /// Year-one fee and currency, when its council publishes a schedule.
+    pub annual_fee: Option<(Decimal, String)>,
+}
+
+/// What coverage mode achieved.
+#[derive(Debug, Clone)]
+pub struct CoverageOutcome {
+    /// Covered over all demand weight (or sample points).
+    pub fraction: f64,
+    /// Demand weight covered.
+    pub covered: f64,
+    /// Demand weight greedy alone would have covered.
+    pub greedy: f64,
+    /// All demand weight.
+    pub total: f64,
+    /// Demand points used (given, or the sample grid's).
+    pub demand_points: usize,
+    /// Whether the demand was the sample grid over the region.
+    pub sampled: bool,
+    /// The union of the chosen sites' discs.
+    pub region: MultiPolygon<f64>,
+}
+
+/// The answer to a search.
+#[derive(Debug, Clone)]
+pub struct Outcome<'a> {
+    /// Chosen sites in rank order.
+    pub chosen: Vec<Pick<'a>>,
+    /// Assets that passed every hard constraint.
+    pub candidates: usize,
+    /// Why the others were ruled out.
+    pub rejected_by: RejectedBy,
+    /// Coverage mode only.
+    pub coverage: Option<CoverageOutcome>,
+}
+
+/// Whether `principal` may see a saved search run by `organisation` (an
+/// operator's) or `authority` (a council's staff), whose chosen sites belong
+/// to `site_authorities`: an operator its own organisation's; staff those
+/// their council ran or that chose their council's sites; admin all.
+pub fn can_see(
+    principal: &Principal,
+    organisation: Option<&str>,
+    authority: Option<&str>,
+    site_authorities: &[&str],
+) -> bool {
+    match principal {
+        Principal::Admin => true,
+        Principal::Operator { organisation: o } => organisation == Some(o.as_str()),
+        Principal::Staff { authority: a } => {
+            authority == Some(a.as_str()) || site_authorities.contains(&a.as_str())
+        }
+    }
+}
+
+/// The position a site is measured from: the point itself, or a polygon's
+/// interior point (always inside it).
+pub fn position(asset: &Asset) -> Option<Point<f64>> {
+    asset.details.anchor()
+}
+
+struct Scored<'a> {
+    asset: &'a Asset,
+    at: At,
+    parts: ScoreParts,
+    score: f64,
+    fee: Option<(Decimal, String)>,
+}
+
+/// Runs `spec` over `inside` (the assets in the search region with their
+/// distance from the searched point or line; 0 for an area), out of
+/// `total_assets` in the register, pricing with `fee`.
+pub fn run<'a>(
+    spec: &SearchSpec,
+    inside: impl IntoIterator<Item = (&'a Asset, f64)>,
+    total_assets: usize,
+    mut fee: impl FnMut(&Asset) -> Option<(Decimal, String)>,
+) -> Outcome<'a> {
+    let mut rejected = RejectedBy::default();
+    let mut seen = 0usize;
+    let mut pool: Vec<(Scored<'a>, f64)> = Vec::new();
+    for (asset, distance) in inside {
+        seen += 1;
+        if let Err(r) = constraints::check(spec, asset) {
+            rejected.add(r);
+            continue;
+        }
+        let Some(p) = position(asset) else {
+            rejected.add(Reason::Outside);
+            continue;
+        };
+        pool.push((
+            Scored {
+                asset,
+                at: At::new(p),
+                parts: score::fixed_parts(spec, asset),
+                score: 0.0,
+                fee: fee(asset),
+            },
+            distance,
+        ));
+    }
+    rejected.outside += total_assets.saturating_sub(seen);
+
+    // The demand part.
+    match &spec.demand {
+        Some(demand) => {
+            let reach = spec.coverage_radius_m.unwrap_or(score::DEFAULT_REACH_M);
+            let total: f64 = demand.iter().map(|d| d.weight).sum();
+            let places: Vec<(At, f64)> = demand
+                .iter()
+                .map(|d| (At::new(d.point), d.weight))
+                .collect();
+            let mut grid = Grid::new(reach);
+            for (i, (p, _)) in places.iter().enumerate() {
+                grid.insert(i as u32, p);
+            }
+            for (s, _) in &mut pool {
+                let mut near = 0.0;
+                grid.around(&s.at, |i| {
+                    let (p, w) = &places[i as usize];
+                    if s.at.within(p, reach) {
+                        near += w;
+                    }
+                });
+                s.parts.demand = if total > 0.0 { near / total } else { 0.0 };
+            }
+        }
+        None => {
+            for (s, d) in &mut pool {
+                s.parts.demand = score::closeness(spec, *d);
+            }
+        }
+    }
+    // The fee part and the score.
+    let fees: Vec<Option<f64>> = pool
+        .iter()
+        .map(|(s, _)| s.fee.as_ref().and_then(|f| f.0.to_f64()))
+        .collect();
+    let range = fees
+        .iter()
+        .flatten()
+        .fold(None, |r: Option<(f64, f64)>, &f| {
+            Some(r.map_or((f, f), |(lo, hi)| (lo.min(f), hi.max(f))))
+        });
+    for ((s, _), f) in pool.iter_mut().zip(&fees) {
+        s.parts.fee = score::fee(*f, range);
+        s.score = s.parts.score(&spec.weights);
+    }
+    let mut pool: Vec<Scored<'a>> = pool.into_iter().map(|(s, _)| s).collect();
+    pool.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.asset.id.cmp(&b.asset.id))
+    });
+
+    let (chosen, coverage) = match spec.coverage_radius_m {
+        None => (spacing_select(spec, &pool), None),
+        Some(radius) => {
+            let (demand, sampled): (Vec<(At, f64)>, bool) = match &spec.demand {
+                Some(d) => (
+                    d.iter().map(|d| (At::new(d.point), d.weight)).collect(),
+                    false,
+                ),
+                None => (
+                    coverage::sample_grid(spec, radius)
+                        .into_iter()
+                        .map(|p| (At::new(p), 1.0))
+                        .collect(),
+                    true,
+                ),
+            };
+            let inst = coverage::Instance {
+                sites: pool.iter().map(|s| s.at).collect(),
+                demand,
+                radius_m: radius,
+                min_spacing_m: spec.min_spacing_m,
+                k: spec.sites_wanted,
+            };
+            let sol = coverage::solve(&inst);
+            let centres: Vec<Point<f64>> = sol.chosen.iter().map(|&i| pool[i].at.point).collect();
+            let out = CoverageOutcome {
+                fraction: if sol.total > 0.0 {
+                    sol.covered / sol.total
+                } else {
+                    0.0
+                },
+                covered: sol.covered,
+                greedy: sol.greedy,
+                total: sol.total,
+                demand_points: inst.demand.len(),
+                sampled,
+                region: coverage::region(&centres, radius),
+            };
+            (sol.chosen, Some(out))
+        }
+    };
+
+    // Candidates left out because a chosen site is too close.
+    if spec.min_spacing_m > 0.0 {
+        let mut grid = Grid::new(spec.min_spacing_m);
+        let mut is_chosen = vec![false; pool.len()];
+        for &i in &chosen {
+            grid.insert(i as u32, &pool[i].at);
+            is_chosen[i] = true;
+        }
+        for (j, s) in pool.iter().enumerate() {
+            if is_chosen[j] {
+                continue;
+            }
+            let mut close = false;
+            grid.around(&s.at, |i| {
+                close = close || s.at.closer_than(&pool[i as usize].at, spec.min_spacing_m);
+            });
+            if close {
+                rejected.add(Reason::Spacing);
+            }
+        }
+    }
+
+    let candidates = pool.len();
+    let chosen = chosen
+        .into_iter()
+        .enumerate()
+        .map(|(n, i)| {
+            let s = &pool[i];
+            Pick {
+                asset: s.asset,
+                rank: n + 1,
+                score: s.score,
+                parts: s.parts,
+                annual_fee: s.fee.clone(),
+            }
+        })
+        .collect();
+    Outcome {
+        chosen,
+        candidates,
+        rejected_by: rejected,
+        coverage,
+    }
+}
+
+/// Spacing mode: best score first, skipping any candidate closer than the
+/// spacing to one already taken, until `sites_wanted`.
+fn spacing_select(spec: &SearchSpec, pool: &[Scored<'_>]) -> Vec<usize> {
+    let m = spec.min_spacing_m;
+    let mut grid = Grid::new(m);
+    let mut chosen = Vec::new();
+    for (j, s) in pool.iter().enumerate() {
+        if chosen.len() == spec.sites_wanted {
+            break;
+        }
+        if m > 0.0 {
+            let mut close = false;
+            grid.around(&s.at, |i| {
+                close = close || s.at.closer_than(&pool[i as usize].at, m);
+            });
+            if close {
+                continue;
+            }
+            grid.insert(j as u32, &s.at);
+        }
+        chosen.push(j);
+    }
+    chosen
+}

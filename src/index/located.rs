@@ -1,0 +1,208 @@
+//! An indexed asset with its facts kept for queries, the one-byte key (kind, status, power) and the filters decided from it.
+
+use super::*;
+
+/// An asset with the geometry facts queries need, computed once on write.
+#[derive(Debug)]
+pub struct Located {
+    /// The asset.
+    pub asset: Asset,
+    /// Its lon/lat bounding rectangle.
+    pub bbox: Rect<f64>,
+    pub(super) envelope: AABB<[f64; 3]>,
+    pub(super) key: u8,
+    /// The asset as a GeoJSON Feature in CRS84, encoded the first time a
+    /// page needs it. A `Located` never changes (a write makes a new one),
+    /// so the bytes never go stale; the assets people look at are encoded
+    /// once rather than on every request.
+    pub(super) geojson: OnceLock<Box<[u8]>>,
+}
+
+impl Located {
+    /// Computes the envelopes of `asset`.
+    pub fn new(asset: Asset) -> Located {
+        let facts = Facts::of(&asset);
+        Located::with_facts(asset, facts)
+    }
+
+    pub(super) fn with_facts(mut asset: Asset, facts: Facts) -> Located {
+        // Orienting rings moves no vertex, so the facts still hold.
+        orient_rings(&mut asset.details.geometry);
+        Located {
+            asset,
+            bbox: facts.bbox,
+            envelope: facts.envelope,
+            key: facts.key,
+            geojson: OnceLock::new(),
+        }
+    }
+
+    /// The asset as a GeoJSON Feature (CRS84), encoded once and kept.
+    pub fn geojson(&self) -> &[u8] {
+        self.geojson.get_or_init(|| {
+            let mut out = Vec::with_capacity(512);
+            write_asset_feature(&mut out, &self.asset, &|c| c, |_| {});
+            out.into_boxed_slice()
+        })
+    }
+
+    /// The kept GeoJSON Feature, if a page has needed it yet.
+    pub fn geojson_if_encoded(&self) -> Option<&[u8]> {
+        self.geojson.get().map(|b| &b[..])
+    }
+
+    /// The asset's id.
+    pub fn id(&self) -> &str {
+        &self.asset.id
+    }
+
+    /// The facts it was indexed by, for rebuilding a layer.
+    pub(super) fn facts(&self) -> Facts {
+        Facts {
+            bbox: self.bbox,
+            envelope: self.envelope,
+            key: self.key,
+            point: matches!(self.asset.details.geometry, Geometry::Point(_)),
+        }
+    }
+
+    /// Exact test: does the asset touch the lon/lat rectangle?
+    pub(super) fn intersects_rect(&self, rect: &Rect<f64>) -> bool {
+        if !self.bbox.intersects(rect) {
+            return false;
+        }
+        match &self.asset.details.geometry {
+            Geometry::Point(_) => true, // its bbox is the point itself
+            g => g.intersects(rect),
+        }
+    }
+
+    /// Geodesic distance in metres from `p` to the asset.
+    pub(super) fn distance_to(&self, p: Point<f64>) -> f64 {
+        match &self.asset.details.geometry {
+            Geometry::Point(q) => geodesy::point_distance(p, *q),
+            g => geometry_distance(&Geometry::Point(p), g),
+        }
+    }
+}
+
+/// What the index derives from an asset's own fields. Computed apart from
+/// [`Located`] so that a bulk load can work it out on one core while the
+/// other sorts the ids.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Facts {
+    pub(super) bbox: Rect<f64>,
+    pub(super) envelope: AABB<[f64; 3]>,
+    pub(super) key: u8,
+    pub(super) point: bool,
+}
+
+impl Facts {
+    pub(super) fn of(asset: &Asset) -> Facts {
+        let g = &asset.details.geometry;
+        Facts {
+            bbox: g
+                .bounding_rect()
+                .unwrap_or_else(|| Rect::new((0.0, 0.0), (0.0, 0.0))),
+            envelope: ecef_envelope(g),
+            key: key_of(&asset.details),
+            point: matches!(g, Geometry::Point(_)),
+        }
+    }
+}
+
+/// Puts polygon rings in RFC 7946's right-hand-rule order (exterior
+/// counter-clockwise, holes clockwise), once on write, so every response
+/// follows it whatever order the council's export used.
+pub fn orient_rings(g: &mut Geometry<f64>) {
+    use geo::orient::{Direction, Orient};
+    match g {
+        Geometry::Polygon(p) => *p = p.orient(Direction::Default),
+        Geometry::MultiPolygon(m) => *m = m.orient(Direction::Default),
+        _ => {}
+    }
+}
+
+/// An asset's filter key: kind, status and power supply in one byte
+/// (7 × 2 × 3 values, all below 64), so a set of keys is one `u64`.
+pub(super) fn key_of(d: &AssetDetails) -> u8 {
+    key(d.kind, d.status, d.power_supply)
+}
+
+pub(super) fn key(kind: AssetKind, status: AssetStatus, power: PowerSupply) -> u8 {
+    (kind as u8) << 3 | (status as u8) << 2 | power as u8
+}
+
+/// A set of filter keys, one bit per key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct KeySet(u64);
+
+impl KeySet {
+    const ALL: KeySet = KeySet(u64::MAX);
+
+    /// The keys of the assets whose kind, status and power supply meet
+    /// `criteria`.
+    pub(super) fn of(criteria: &Criteria) -> KeySet {
+        fn allows<T: PartialEq>(list: &Option<Vec<T>>, v: T) -> bool {
+            list.as_ref().is_none_or(|l| l.contains(&v))
+        }
+        let mut bits = 0u64;
+        for k in AssetKind::ALL {
+            for s in AssetStatus::ALL {
+                for p in PowerSupply::ALL {
+                    if allows(&criteria.kinds, k)
+                        && allows(&criteria.statuses, s)
+                        && allows(&criteria.power_supplies, p)
+                    {
+                        bits |= 1 << key(k, s, p);
+                    }
+                }
+            }
+        }
+        KeySet(bits)
+    }
+
+    pub(super) fn contains(self, key: u8) -> bool {
+        self.0 >> key & 1 == 1
+    }
+}
+
+/// A filter over assets, applied after the spatial test.
+pub trait AssetFilter: Fn(&Asset) -> bool {}
+impl<F: Fn(&Asset) -> bool> AssetFilter for F {}
+
+/// A filter in two parts: a test of the entry's key, which never reads the
+/// asset, then (unless the key decides alone) the caller's full test.
+pub(super) struct Filter<F> {
+    pub(super) keys: KeySet,
+    pub(super) keys_decide: bool,
+    pub(super) rest: F,
+}
+
+impl<F: AssetFilter> Filter<F> {
+    /// A caller's closure, with no key test.
+    pub(super) fn any(rest: F) -> Filter<F> {
+        Filter {
+            keys: KeySet::ALL,
+            keys_decide: false,
+            rest,
+        }
+    }
+
+    /// Does the asset in `slot` of `layer`, with `key`, pass?
+    #[inline]
+    pub(super) fn passes(&self, key: u8, layer: &Layer, slot: u32) -> bool {
+        self.keys.contains(key)
+            && (self.keys_decide || (self.rest)(&layer.slots[slot as usize].asset))
+    }
+}
+
+/// `criteria` as a filter: kind, status and power supply by key; authority
+/// and ward (if given) by reading the asset.
+pub(super) fn criteria_filter(criteria: &Criteria) -> Filter<impl AssetFilter + '_> {
+    Filter {
+        keys: KeySet::of(criteria),
+        keys_decide: criteria.authority.is_none() && criteria.ward.is_none(),
+        rest: move |a: &Asset| criteria.matches(a),
+    }
+}
