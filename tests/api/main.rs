@@ -14,6 +14,7 @@ mod console;
 mod console_helpers;
 mod console_pages;
 mod cql2;
+mod crash;
 mod errors;
 mod fees;
 mod gdal;
