@@ -171,7 +171,7 @@ fn bytes_rejection(r: BytesRejection) -> ApiError {
     }
 }
 
-/// Middleware (outermost): any 4xx or 5xx that is not already problem+json
+/// Middleware (outermost): any 4xx or 5xx in plain text
 /// (a rejection of an extractor used bare, such as a `Path` that is not
 /// UTF-8, a body-limit 413, a timeout) is rewritten as one, keeping its
 /// status, headers such as `Allow` and `Retry-After`, and its text as the
@@ -185,12 +185,18 @@ pub async fn problem_json_everywhere(
     if !(status.is_client_error() || status.is_server_error()) {
         return resp;
     }
-    let is_problem = resp
+    // Only the framework's plain-text messages (or a body with no type) are
+    // rewritten: problem+json is already right, and the console's pages
+    // render their own errors as HTML for a person.
+    let plain = match resp
         .headers()
         .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/problem+json"));
-    if is_problem {
+        .map(|v| v.to_str().unwrap_or(""))
+    {
+        None => true,
+        Some(ct) => ct.starts_with("text/plain"),
+    };
+    if !plain {
         return resp;
     }
     let (mut parts, body) = resp.into_parts();

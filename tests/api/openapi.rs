@@ -94,6 +94,12 @@ fn normalise(path: &str) -> String {
     out
 }
 
+/// Whether `path` is `pattern` with some `{}` segments filled in.
+fn instance_of(pattern: &str, path: &str) -> bool {
+    let (a, b): (Vec<&str>, Vec<&str>) = (pattern.split('/').collect(), path.split('/').collect());
+    a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| x == y || *x == "{}")
+}
+
 #[test]
 fn routes_are_read_from_the_source() {
     let ops = routed();
@@ -109,6 +115,8 @@ fn routes_are_read_from_the_source() {
         );
     }
     assert!(!ops.contains(&("post".into(), "/v1/assets/{}".into())));
+    assert!(instance_of("/collections/{}/items", "/collections/wards/items"));
+    assert!(!instance_of("/collections/{}/items", "/collections/wards/items/1"));
 }
 
 fn documented(doc: &Value) -> BTreeSet<(String, String)> {
@@ -159,7 +167,12 @@ async fn api_document_describes_the_service() {
         .collect();
     let routed = routed();
     let undocumented: Vec<_> = routed.difference(&in_document).collect();
-    let unrouted: Vec<_> = in_document.difference(&routed).collect();
+    // A documented path may also be one instance of a routed pattern (each
+    // collection's own items path, which GDAL reads for its page size).
+    let unrouted: Vec<_> = in_document
+        .iter()
+        .filter(|(m, p)| !routed.iter().any(|(rm, rp)| rm == m && instance_of(rp, p)))
+        .collect();
     assert!(
         undocumented.is_empty() && unrouted.is_empty(),
         "routed but not documented: {undocumented:?}; documented but not routed: {unrouted:?}"
