@@ -115,8 +115,14 @@ fn routes_are_read_from_the_source() {
         );
     }
     assert!(!ops.contains(&("post".into(), "/v1/assets/{}".into())));
-    assert!(instance_of("/collections/{}/items", "/collections/wards/items"));
-    assert!(!instance_of("/collections/{}/items", "/collections/wards/items/1"));
+    assert!(instance_of(
+        "/collections/{}/items",
+        "/collections/wards/items"
+    ));
+    assert!(!instance_of(
+        "/collections/{}/items",
+        "/collections/wards/items/1"
+    ));
 }
 
 fn documented(doc: &Value) -> BTreeSet<(String, String)> {
