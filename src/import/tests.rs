@@ -1,3 +1,7 @@
+//! The importers against hand-worked fixtures and the shared Trafford files.
+//! One file: the fixtures and the shared-data reader at its top serve every
+//! test.
+
 use std::collections::{BTreeMap, HashSet};
 
 use geo::{Geometry, Point};

@@ -10,6 +10,10 @@
 //! change is a conditional update on the status it starts from, so of two
 //! people acting at once only one moves the application on; the other
 //! learns the state it is now in.
+//!
+//! One file because every statement here is one step of the same
+//! transaction discipline (conditional status updates, occupancy, events);
+//! splitting it would separate a step from the rules it shares.
 
 use rust_decimal::Decimal;
 use sqlx::{Any, FromRow, Transaction};

@@ -4,6 +4,8 @@
 //! an operator token and the bootstrap admin token. A table of requests says
 //! which principal gets which status; the forbidden rows run first, then the
 //! data is checked to be untouched, then the allowed rows run.
+//!
+//! One file: it is one table of cases run in one order against one scene.
 
 use reqwest::Method;
 use serde_json::{Value, json};

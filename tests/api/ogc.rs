@@ -4,6 +4,8 @@
 //! 0.01° spacing (lon -2.40..-2.35, lat 53.40..53.44) split into two wards at
 //! lon -2.375; authority `beta` has a row of 13 points further east. Every
 //! expected answer is computed from that list by brute force.
+//!
+//! One file: every test answers from the fixture above by brute force.
 
 use std::collections::BTreeSet;
 

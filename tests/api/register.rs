@@ -4,6 +4,9 @@
 //! with `geo::Geodesic`, point-in-polygon by ray casting, distance to a
 //! polygon's boundary by densifying its edges), with the publisher's own
 //! ward names, and with itself across a restart and a second writer.
+//!
+//! One file: the tests share the independent readers of the source files and
+//! the brute-force geometry defined at its top; splitting would export them.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::LazyLock;

@@ -7,6 +7,9 @@
 //! which assets fall in a tile, where each point lands, and how much of
 //! each ward a tile covers (geo's boolean intersection of the ward with the
 //! buffered tile).
+//!
+//! One file: every test decodes tiles with the same protobuf reader and
+//! brute-force references defined here.
 
 use std::collections::{BTreeMap, BTreeSet};
 
