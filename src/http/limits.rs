@@ -159,8 +159,13 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     }
 }
 
-/// Whether the request asks for a page over [`LARGE_PAGE`] features.
+/// Whether the request asks for a page over [`LARGE_PAGE`] features, or a
+/// whole-collection download (`/collections/{id}/download/...`).
 fn asks_for_large_page(req: &Request) -> bool {
+    let path = req.uri().path();
+    if path.starts_with("/collections/") && path.contains("/download/") {
+        return true;
+    }
     req.uri().query().is_some_and(|q| {
         form_urlencoded::parse(q.as_bytes())
             .any(|(k, v)| k == "limit" && v.trim().parse::<usize>().is_ok_and(|n| n > LARGE_PAGE))
@@ -384,5 +389,8 @@ mod tests {
         assert!(!asks_for_large_page(&req("/v1/assets?limit=1000")));
         assert!(!asks_for_large_page(&req("/v1/assets?limit=x")));
         assert!(!asks_for_large_page(&req("/v1/assets")));
+        assert!(asks_for_large_page(&req(
+            "/collections/assets/download/assets.fgb"
+        )));
     }
 }

@@ -23,6 +23,7 @@ pub mod serve;
 pub mod site_searches;
 
 use std::sync::Arc;
+use tower_http::compression::Predicate as _;
 
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
 use axum::http::{HeaderValue, StatusCode, header, request::Parts};
@@ -117,7 +118,17 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         // gzip or br when the client accepts it (a z12 demo tile: 538 KB raw).
-        .layer(tower_http::compression::CompressionLayer::new())
+        // Not FlatGeobuf: binary coordinates shrink little, and gzip would
+        // cost a bulk download more CPU than encoding it (BENCHMARKS.md).
+        .layer(
+            tower_http::compression::CompressionLayer::new().compress_when(
+                tower_http::compression::predicate::DefaultPredicate::new().and(
+                    tower_http::compression::predicate::NotForContentType::const_new(
+                        crate::ogc::formats::FLATGEOBUF,
+                    ),
+                ),
+            ),
+        )
         .layer(TraceLayer::new_for_http())
         .layer(from_fn_with_state(state.clone(), limits::guard))
         .layer(from_fn(error::problem_json_everywhere))

@@ -42,10 +42,12 @@ use crate::domain::asset::{Asset, AssetDetails, AssetKind, AssetStatus, PowerSup
 use crate::domain::criteria::Criteria;
 use crate::geojson_io::write_asset_feature;
 use geodesy::{ChordToArc, ecef_box, ecef_envelope, geometry_distance, grow};
+mod cursor;
 mod layer;
 mod located;
 mod snapshot;
 
+pub use cursor::Cursor;
 use layer::*;
 use located::*;
 pub use located::{AssetFilter, Located, orient_rings};

@@ -601,7 +601,15 @@ fn unfiltered_pages_walk_every_asset_once_in_id_order() {
         }
         assert_eq!(walked, want);
     };
+    // The owning cursor of bulk downloads walks the same order.
+    let cursor_walks = |snap: Arc<Snapshot>, assets: &[Asset]| {
+        let mut want: Vec<String> = assets.iter().map(|a| a.id.clone()).collect();
+        want.sort();
+        let got: Vec<String> = Cursor::new(snap).map(|l| l.id().to_string()).collect();
+        assert_eq!(got, want);
+    };
     check(&index.snapshot(), &assets);
+    cursor_walks(index.snapshot(), &assets);
     // With changes pending in the delta: a move, a delete, two additions
     // (one sorting first, one last).
     let mut moved = assets[3].clone();
@@ -627,6 +635,7 @@ fn unfiltered_pages_walk_every_asset_once_in_id_order() {
     let snap = index.snapshot();
     assert_eq!(snap.len(), assets.len());
     check(&snap, &assets);
+    cursor_walks(snap, &assets);
 }
 
 /// The lon/lat carried in point entries is free only while a leaf is no

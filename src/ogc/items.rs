@@ -9,12 +9,13 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use geo::{Geometry, Intersects};
+use geo::{BoundingRect, Geometry, Intersects};
 use time::format_description::well_known::Rfc3339;
 
 use super::crs::{BboxFilter, Crs, bad_request, parse_bbox_in};
 use super::filter::{self, Filter, Schema};
-use super::{GEOJSON, JSON, Shape, Source, base_url, find_feature_collection};
+use super::formats::{self, AreaRow, Format};
+use super::{GEOJSON, JSON, Shape, Source, base_url, downloads, find_feature_collection};
 use crate::domain::area::Area;
 use crate::domain::asset::Asset;
 use crate::geojson_io::{
@@ -48,7 +49,7 @@ const AREA_FILTERS: [&str; 2] = ["authority", "name"];
 
 /// The query string as a map, refusing unknown parameters and parameters
 /// repeated with different values.
-fn params(uri: &Uri, allowed: &[&[&str]]) -> ApiResult<BTreeMap<String, String>> {
+pub(super) fn params(uri: &Uri, allowed: &[&[&str]]) -> ApiResult<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for (k, v) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
         if !allowed.iter().any(|set| set.contains(&k.as_ref())) {
@@ -75,18 +76,32 @@ fn params(uri: &Uri, allowed: &[&[&str]]) -> ApiResult<BTreeMap<String, String>>
     Ok(out)
 }
 
-/// The output format: GeoJSON, or the same body labelled plain JSON (`f=json`).
-fn format(p: &BTreeMap<String, String>) -> ApiResult<&'static str> {
-    match p.get("f").map(String::as_str) {
-        None | Some("geojson") => Ok(GEOJSON),
-        Some("json") => Ok(JSON),
-        Some(other) => Err(ApiError::BadRequest(format!(
-            "f {other:?} is not supported; use geojson or json"
+/// The output format: `f` when given, else a bulk format `Accept` prefers,
+/// else GeoJSON (`f=json` is the same body labelled plain JSON).
+fn format(p: &BTreeMap<String, String>, headers: &HeaderMap) -> ApiResult<Format> {
+    match p.get("f") {
+        None => Ok(Format::from_accept(headers).unwrap_or(Format::GeoJson)),
+        Some(v) => Format::from_f(v).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "f {v:?} is not supported; use geojson, json, fgb, geojsonseq or csv"
+            ))
+        }),
+    }
+}
+
+/// The format of a single feature: GeoJSON, or the same labelled JSON.
+fn feature_format(p: &BTreeMap<String, String>) -> ApiResult<&'static str> {
+    match format(p, &HeaderMap::new())? {
+        Format::GeoJson => Ok(GEOJSON),
+        Format::Json => Ok(JSON),
+        other => Err(ApiError::BadRequest(format!(
+            "a single feature is GeoJSON; {} is for collections (f=geojson or json)",
+            other.f()
         ))),
     }
 }
 
-fn output_crs(p: &BTreeMap<String, String>) -> ApiResult<Crs> {
+pub(super) fn output_crs(p: &BTreeMap<String, String>) -> ApiResult<Crs> {
     p.get("crs")
         .map_or(Ok(Crs::Crs84), |v| Crs::parse("crs", v))
 }
@@ -182,7 +197,7 @@ fn stream_assets(head: Vec<u8>, page: Vec<Arc<Located>>, crs: Crs) -> Body {
 }
 
 /// `href` for the same request with `name` set to `value`.
-fn with_param(uri: &Uri, name: &str, value: &str) -> String {
+pub(super) fn with_param(uri: &Uri, name: &str, value: &str) -> String {
     let pairs = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
         .filter(|(k, _)| k != name)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -196,7 +211,7 @@ fn with_param(uri: &Uri, name: &str, value: &str) -> String {
 /// The asset with a Polygon written as a MultiPolygon of one, for the
 /// `assets-polygons` collection (one geometry type per page); others as
 /// they are.
-fn as_multi_polygon(l: &Arc<Located>) -> Arc<Located> {
+pub(super) fn as_multi_polygon(l: &Arc<Located>) -> Arc<Located> {
     match &l.asset.details.geometry {
         Geometry::Polygon(p) => {
             let mut asset = l.asset.clone();
@@ -209,14 +224,14 @@ fn as_multi_polygon(l: &Arc<Located>) -> Arc<Located> {
 
 /// An asset as a Feature in `crs`: for CRS84 from its kept encoding (and
 /// kept, if newly made, when `keep`); other CRSs are encoded afresh.
-fn write_feature(out: &mut Vec<u8>, l: &Located, crs: Crs, keep: bool) {
+pub(super) fn write_feature(out: &mut Vec<u8>, l: &Located, crs: Crs, keep: bool) {
     match crs {
         Crs::Crs84 => write_located_page_feature(out, l, keep),
         _ => write_asset_feature(out, &l.asset, &|c| crs.output(c), |_| {}),
     }
 }
 
-fn write_area_feature(out: &mut Vec<u8>, a: &Area, crs: Crs) {
+pub(super) fn write_area_feature(out: &mut Vec<u8>, a: &Area, crs: Crs) {
     out.extend_from_slice(br#"{"type":"Feature","id":"#);
     write_int(out, a.id);
     out.extend_from_slice(br#","geometry":"#);
@@ -276,7 +291,7 @@ fn compile_filter<T>(
         ("limit" = Option<usize>, Query, description = "Page size, default 100; larger values are clamped to 10000", minimum = 1, maximum = 10000),
         ("offset" = Option<usize>, Query, description = "Features to skip (the `next` link carries it)"),
         ("datetime" = Option<String>, Query, description = "RFC 3339 instant or interval; features have no time, so it filters nothing"),
-        ("f" = Option<String>, Query, description = "`json` labels the body application/json instead of application/geo+json"),
+        ("f" = Option<String>, Query, description = "`json` labels the body application/json instead of application/geo+json; `fgb` (FlatGeobuf), `geojsonseq` (RFC 8142 GeoJSON text sequence) and `csv` (CSV with WKT) answer the page in that format with its paging links in `Link` headers; without `f`, `Accept` may ask for those three by media type"),
         ("kind" = Option<String>, Query, description = "assets: comma-separated kinds"),
         ("status" = Option<String>, Query, description = "assets: available or unavailable"),
         ("power_supply" = Option<String>, Query, description = "assets: none, part_night or continuous"),
@@ -305,7 +320,8 @@ pub(super) async fn items(
         Source::Areas(_) => &AREA_FILTERS,
     };
     let p = params(&uri, &[&COMMON, filters])?;
-    let content_type = format(&p)?;
+    let fmt = format(&p, &headers)?;
+    let content_type = fmt.media_type();
     let crs = output_crs(&p)?;
     let bbox_crs = p
         .get("bbox-crs")
@@ -351,6 +367,17 @@ pub(super) async fn items(
             alt_type,
             Some("This page in another format"),
         );
+        for f in Format::BULK {
+            links.push(b',');
+            let alternate = with_param(&uri, "f", f.f());
+            write_link(
+                &mut links,
+                &format!("{base}{alternate}"),
+                "alternate",
+                f.media_type(),
+                Some(f.title()),
+            );
+        }
         if offset + returned < matched {
             links.push(b',');
             let next = page_href(&uri, offset + limit);
@@ -423,6 +450,18 @@ pub(super) async fn items(
                     && shape.is_none_or(|s| s.holds(&a.details.geometry))
             });
             let (matched, page) = snap.select_page(rects, &crit, extra, offset, limit);
+            if fmt.is_bulk() {
+                let envelope = page.iter().fold(None, |e, l| formats::union(e, l.bbox));
+                let geometries = downloads::layout(c, fmt, crs).geometries;
+                let page: Vec<Arc<Located>> = page
+                    .into_iter()
+                    .map(|l| formats::promoted(Arc::clone(l), geometries))
+                    .collect();
+                let paging = (matched, offset, limit);
+                return Ok(downloads::bulk_page(
+                    c, fmt, crs, &headers, &uri, paging, envelope, page,
+                ));
+            }
             write_head(&mut out, matched, page.len());
             let promoted: Vec<Arc<Located>>;
             let page: Vec<&Arc<Located>> = if shape == Some(Shape::Polygons) {
@@ -455,18 +494,36 @@ pub(super) async fn items(
         Source::Areas(layer) => {
             let cql = compile_filter(&p, &filter::AREAS)?;
             let index = state.register.areas();
-            let hits: Vec<&Area> = index
-                .areas()
-                .iter()
-                .filter(|a| a.layer == layer && area_matches(a, bbox.as_ref(), &p, cql.as_ref()))
+            let areas = index.areas();
+            // Positions in the index: a bulk row names its area by one.
+            let hits: Vec<usize> = (0..areas.len())
+                .filter(|&i| {
+                    let a = &areas[i];
+                    a.layer == layer && area_matches(a, bbox.as_ref(), &p, cql.as_ref())
+                })
                 .collect();
-            let page: Vec<_> = hits.iter().skip(offset).take(limit).collect();
-            write_head(&mut out, hits.len(), page.len());
-            for (i, a) in page.iter().enumerate() {
-                if i > 0 {
+            let page = || hits.iter().skip(offset).take(limit).copied();
+            if fmt.is_bulk() {
+                let envelope = page()
+                    .filter_map(|i| areas[i].geometry.bounding_rect())
+                    .fold(None, formats::union);
+                let rows: Vec<AreaRow> = page()
+                    .map(|at| AreaRow {
+                        index: Arc::clone(&index),
+                        at,
+                    })
+                    .collect();
+                let paging = (hits.len(), offset, limit);
+                return Ok(downloads::bulk_page(
+                    c, fmt, crs, &headers, &uri, paging, envelope, rows,
+                ));
+            }
+            write_head(&mut out, hits.len(), page().count());
+            for (n, i) in page().enumerate() {
+                if n > 0 {
                     out.push(b',');
                 }
-                write_area_feature(&mut out, a, crs);
+                write_area_feature(&mut out, &areas[i], crs);
             }
         }
     }
@@ -489,7 +546,7 @@ pub(super) async fn item(
 ) -> ApiResult<Response> {
     let c = find_feature_collection(&id)?;
     let p = params(&uri, &[&["crs", "f"]])?;
-    let content_type = format(&p)?;
+    let content_type = feature_format(&p)?;
     let crs = output_crs(&p)?;
     let missing = || ApiError::NotFound(format!("feature {feature_id:?} not found in {id:?}"));
     let mut out = Vec::with_capacity(1024);

@@ -8,13 +8,16 @@
 //! (`wards`, `fee-zones`, `conservation-areas`, from the area index). The
 //! service's description (landing page, conformance, collections and their
 //! queryables, tile matrix sets) is public; features and tiles use the same
-//! `Reader` access rule as `/v1/assets`. Staff
+//! `Reader` access rule as `/v1/assets`; so do whole-collection downloads
+//! ([`downloads`], in the bulk [`formats`], linked as `enclosure`). Staff
 //! also see their council's `applications` and `installations`
 //! (`concessions`), which exist for nobody else.
 
 mod concessions;
 pub mod crs;
+mod downloads;
 pub mod filter;
+pub mod formats;
 mod items;
 pub mod tiles;
 mod tms;
@@ -51,6 +54,10 @@ pub fn router() -> Router<AppState> {
         .route("/collections/{id}/queryables", get(queryables))
         .route("/collections/{id}/items", get(items::items))
         .route("/collections/{id}/items/{feature_id}", get(items::item))
+        .route(
+            "/collections/{id}/download/{file}",
+            get(downloads::download),
+        )
         .route("/collections/{id}/tiles", get(tiles::tilesets))
         .route("/collections/{id}/tiles/{tms}", get(tiles::tileset))
         .route(
@@ -71,6 +78,7 @@ pub fn router() -> Router<AppState> {
     queryables,
     items::items,
     items::item,
+    downloads::download,
     tiles::tilesets,
     tiles::tileset,
     tiles::tile,
@@ -399,6 +407,10 @@ fn describe(state: &AppState, base: &str, c: &Collection) -> Value {
             link(format!("{href}/queryables"), REL_QUERYABLES, SCHEMA_JSON, "What its features can be filtered by"),
         ],
     });
+    // Whole-collection downloads (FlatGeobuf, GeoJSON text sequence, CSV).
+    if let Some(links) = v["links"].as_array_mut() {
+        links.extend(downloads::enclosures(base, c));
+    }
     if c.shape.is_none()
         && let Some(links) = v["links"].as_array_mut()
     {

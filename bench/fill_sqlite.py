@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""Writes the rows of a bench/gen_assets.py CSV straight into a Streetcell
+SQLite database whose schema the server has created (and that already has
+the authority), so a 1M-asset fixture takes seconds rather than the CLI
+import's minutes. The server then loads it through its ordinary start-up.
+Ids are the service's own (`domain::asset::asset_id`: the authority and a
+SHA-256 of authority NUL ref, first 8 bytes in hex).
+
+    python3 bench/fill_sqlite.py assets.csv streetcell.db synthetic
+"""
+import csv
+import hashlib
+import json
+import sqlite3
+import sys
+
+
+def main() -> None:
+    path, db, authority = sys.argv[1], sys.argv[2], sys.argv[3]
+    con = sqlite3.connect(db)
+    now = "2026-11-30T00:00:00Z"
+    rows = []
+    with open(path, newline="") as f:
+        for r in csv.DictReader(f):
+            ref = r["ref"]
+            digest = hashlib.sha256(f"{authority}\0{ref}".encode()).digest()[:8].hex()
+            geometry = json.dumps({"type": "Point", "coordinates": [float(r["lon"]), float(r["lat"])]},
+                                  separators=(",", ":"))
+            rows.append((
+                f"{authority}-{digest}", authority, ref, r["kind"], geometry, float(r["height_m"]),
+                r["power_supply"], 1, int(r["install_year"]), r["status"], 0,
+                json.dumps({"column_type": r["column_type"]}, separators=(",", ":")), now, now,
+            ))
+    with con:
+        con.executemany(
+            "INSERT OR REPLACE INTO assets (id, authority, ref, kind, geometry, height_m, power_supply,"
+            " capacity, install_year, status, listed, source_attributes, created_at, updated_at)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
+    print(f"{len(rows)} assets written to {db}")
+
+
+if __name__ == "__main__":
+    main()
