@@ -206,7 +206,7 @@ mod tests {
                 asset_ref: format!("LC{n}"),
                 kind: AssetKind::LampPost,
                 geometry,
-                height_m: (n % 2 == 0).then_some(8.5 + n as f64),
+                height_m: n.is_multiple_of(2).then_some(8.5 + n as f64),
                 power_supply: PowerSupply::PartNight,
                 capacity: 2,
                 load_rating_kg: None,
