@@ -15,6 +15,7 @@ mod console_helpers;
 mod console_pages;
 mod cql2;
 mod crash;
+mod edits;
 mod errors;
 mod fees;
 mod gdal;
