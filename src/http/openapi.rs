@@ -397,6 +397,30 @@ pub struct ImportReport {
     /// Every refused row counted by the kind of reason (the reason up to its
     /// first `:` or `(`; `duplicate ref` for repeated refs).
     rejected_by_reason: std::collections::BTreeMap<String, usize>,
+    /// The import mode used.
+    #[schema(inline)]
+    mode: ImportModeName,
+    /// For each field (or `source_attributes.KEY`), how many existing assets
+    /// lost a stored value the file left out (replace mode).
+    cleared_fields: std::collections::BTreeMap<String, usize>,
+    /// Assets the file did not list, deleted (replace mode).
+    removed: usize,
+    /// Assets the file did not list but live applications or installations
+    /// hold: kept and made `unavailable` (replace mode).
+    retired: usize,
+    /// Assets the file did not list, kept because rows were rejected or
+    /// none was accepted (replace mode).
+    absent_kept: usize,
+}
+
+/// `merge`: fields a row leaves out keep their values; `replace`: the file
+/// is the whole register (fields left out are cleared, assets left out removed).
+#[derive(ToSchema, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum ImportModeName {
+    Merge,
+    Replace,
 }
 
 /// A refused row.
