@@ -221,10 +221,18 @@ async fn import_areas(
     caller: Caller,
     Path(code): Path<String>,
     Query(params): Query<AreaParams>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<axum::Json<serde_json::Value>> {
     known_authority(&state, &caller, &code).await?;
     let body = body.map_err(import_body_error)?;
+    // A boundary layer is GeoJSON: anything declared otherwise is refused
+    // as such (415), as the register import does, not parsed and failed.
+    if is_csv(&headers)? {
+        return Err(ApiError::UnsupportedMediaType(
+            "send a boundary layer as application/geo+json, not text/csv".into(),
+        ));
+    }
     let layer: AreaLayer = params
         .layer
         .parse()
