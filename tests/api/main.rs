@@ -26,6 +26,7 @@ mod helpers;
 mod ledger;
 mod limits;
 mod ogc;
+mod panics;
 mod openapi;
 mod operations;
 mod register;
