@@ -366,12 +366,10 @@ async fn json_bodies_of_another_type_answer_and_document_415() {
             else {
                 continue;
             };
-            for code in ["415"] {
-                assert!(
-                    op["responses"][code].is_object(),
-                    "{method} {path} reads a body but does not document {code}"
-                );
-            }
+            assert!(
+                op["responses"]["415"].is_object(),
+                "{method} {path} reads a body but does not document 415"
+            );
             let json = content
                 .keys()
                 .all(|m| m == "application/json" || m.ends_with("+json"));
