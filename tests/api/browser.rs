@@ -6,8 +6,8 @@
 //! signing in. Every page passes an accessibility check in the browser
 //! (language, title, one `h1` and no skipped heading levels, a label for
 //! every control, a name for every link and button, unique ids, WCAG AA
-//! text contrast), and forms are reachable with the Tab key, with a visible
-//! focus. Screenshots go to `target/screenshots/` for people to look at.
+//! text contrast), then axe-core's WCAG 2.x A and AA rules (`axe.rs`), and
+//! forms are reachable with the Tab key, with a visible focus. Screenshots go to `target/screenshots/` for people to look at.
 
 use serde_json::{Value, json};
 
@@ -86,18 +86,19 @@ window.scrollTo(0, 0);
 return controls.length;
 "#;
 
-async fn accessible(b: &Browser, page: &str) {
+pub(crate) async fn accessible(b: &Browser, page: &str) {
     let problems = b.exec(A11Y).await;
     assert_eq!(
         problems,
         json!([]),
         "accessibility problems on the {page} page"
     );
+    crate::axe::check(b, page).await;
 }
 
 /// Tabs through the page and checks every form control was reached, with a
 /// visible focus ring.
-async fn keyboard_reaches_every_form(b: &Browser, page: &str) {
+pub(crate) async fn keyboard_reaches_every_form(b: &Browser, page: &str) {
     let n = b.exec(KEYBOARD_SETUP).await.as_u64().unwrap_or(0);
     assert!(n > 0, "no form controls on the {page} page");
     b.tab(150).await;
@@ -117,7 +118,7 @@ async fn keyboard_reaches_every_form(b: &Browser, page: &str) {
 /// Council `trafford` with its real wards and conservation areas (the demo
 /// data), three lamp posts in Altrincham town centre, and acme's
 /// application for them, under review.
-async fn altrincham(app: &TestApp) -> (crate::application_helpers::Scene, String) {
+pub(crate) async fn altrincham(app: &TestApp) -> (crate::application_helpers::Scene, String) {
     let s = scene(app, "trafford", true).await;
     for (layer, file) in [
         ("ward", "wards.geojson"),

@@ -225,3 +225,32 @@ impl Drop for Browser {
         let _ = self.driver.wait();
     }
 }
+
+impl Browser {
+    /// Runs `script` (a function body whose last argument is the callback
+    /// to call with the result) in the page and returns what it passed.
+    pub async fn exec_async(&self, script: &str) -> Value {
+        self.call(
+            "POST",
+            "/execute/async",
+            json!({"script": script, "args": []}),
+        )
+        .await
+    }
+
+    /// Moves the mouse to viewport position (`x`, `y`) and clicks there.
+    pub async fn click_at(&self, x: i64, y: i64) {
+        self.call(
+            "POST",
+            "/actions",
+            json!({"actions": [{"type": "pointer", "id": "mouse",
+                "parameters": {"pointerType": "mouse"},
+                "actions": [
+                    {"type": "pointerMove", "origin": "viewport", "x": x, "y": y, "duration": 0},
+                    {"type": "pointerDown", "button": 0},
+                    {"type": "pointerUp", "button": 0}]}]}),
+        )
+        .await;
+        self.call("DELETE", "/actions", Value::Null).await;
+    }
+}
