@@ -18,7 +18,7 @@ async fn sign_in(b: &Browser, token: &str) {
     let field = b.find("#token").await;
     b.type_into(&field, token).await;
     let go = b.find("main form button[type=submit]").await;
-    b.click(&go).await;
+    b.click_to_load(&go).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -87,7 +87,7 @@ async fn an_operator_draws_a_search_applies_and_staff_see_it_queued() {
     let radius = b.find("#coverage_radius_m").await;
     b.type_into(&radius, "200").await;
     let find = b.find("#find").await;
-    b.click(&find).await;
+    b.click_to_load(&find).await;
     let url = b.url().await;
     assert!(url.contains("/console/finder/searches/search"), "{url}");
     let shown: Value = b
@@ -127,7 +127,7 @@ async fn an_operator_draws_a_search_applies_and_staff_see_it_queued() {
         b.type_into(&el, text).await;
     }
     let apply = b.find("#apply").await;
-    b.click(&apply).await;
+    b.click_to_load(&apply).await;
     let url = b.url().await;
     assert!(url.ends_with("?done=submit"), "{url}");
     let id = url
@@ -148,7 +148,7 @@ async fn an_operator_draws_a_search_applies_and_staff_see_it_queued() {
 
     // Staff sign in and find it in the queue.
     let out = b.find("header form button[type=submit]").await;
-    b.click(&out).await;
+    b.click_to_load(&out).await;
     b.goto(&app.url("/console/queue")).await;
     sign_in(&b, &s.staff).await;
     assert!(b.url().await.ends_with("/console/queue"));
@@ -180,5 +180,24 @@ async fn an_operator_draws_a_search_applies_and_staff_see_it_queued() {
     b.clear_cookies().await;
     b.goto(&app.url("/console/public")).await;
     accessible(&b, "councils").await;
+
+    // axe-core finds violations where there are some: an unlabelled field,
+    // faint text, an image without a text alternative.
+    b.goto(
+        "data:text/html,<html lang=en><head><title>t</title></head><body><main><h1>a</h1>\
+         <input id=x><p style='color:%23bbb'>faint</p><img src='data:,'></main></body></html>",
+    )
+    .await;
+    if let Some(found) = crate::axe::violations(&b, "bad").await {
+        let rules: Vec<&str> = found
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v["rule"].as_str())
+            .collect();
+        for rule in ["label", "color-contrast", "image-alt"] {
+            assert!(rules.contains(&rule), "{rule} not found in {found}");
+        }
+    }
     b.quit().await;
 }

@@ -254,3 +254,29 @@ impl Browser {
         self.call("DELETE", "/actions", Value::Null).await;
     }
 }
+
+impl Browser {
+    /// Clicks an element that loads a new page (a link, a form's submit
+    /// button) and waits until that page has loaded: WebDriver's click may
+    /// return before the navigation it starts has finished, most of all on
+    /// a busy machine.
+    pub async fn click_to_load(&self, el: &str) {
+        self.exec("window.__streetcell_old_page = true; return 0")
+            .await;
+        self.click(el).await;
+        let url = format!("{}/session/{}/execute/sync", self.base, self.session);
+        let probe = json!({"script": "return !window.__streetcell_old_page && document.readyState === 'complete'",
+            "args": []});
+        for _ in 0..300 {
+            // While the old page unloads, the script may fail: try again.
+            if let Ok(r) = self.http.post(&url).json(&probe).send().await
+                && let Ok(v) = r.json::<Value>().await
+                && v["value"] == json!(true)
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no new page loaded within 30 s of the click");
+    }
+}
