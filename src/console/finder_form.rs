@@ -251,7 +251,11 @@ impl SearchFields {
             ..SearchFields::default()
         };
         let text = |v: &Value| match v {
-            Value::Number(n) => n.to_string(),
+            // 150.0 as sent reads 150 in the form.
+            Value::Number(n) => match n.as_f64() {
+                Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+                _ => n.to_string(),
+            },
             Value::String(s) => s.clone(),
             _ => String::new(),
         };
@@ -630,7 +634,7 @@ mod tests {
         let back = SearchFields::from_request(&body, &w);
         assert_eq!(
             (back.place.as_str(), back.width_m.as_str()),
-            ("corridor", "60.0")
+            ("corridor", "60")
         );
     }
 
