@@ -114,9 +114,10 @@
       b.addEventListener("click", function () { setMode(mode === t[0] ? null : t[0]); });
       buttons[t[0]] = b; tools.appendChild(b);
     });
-    [["Finish drawing", finish], ["Clear drawing", function () { setMode(null); show(); say("Drawing cleared."); }]].forEach(function (t) {
+    [["Finish drawing", finish, "draw-finish"],
+     ["Clear drawing", function () { setMode(null); show(); say("Drawing cleared."); }, "draw-clear"]].forEach(function (t) {
       var b = document.createElement("button");
-      b.type = "button"; b.className = "secondary"; b.textContent = t[0];
+      b.type = "button"; b.className = "secondary"; b.textContent = t[0]; b.id = t[2];
       b.addEventListener("click", t[1]); tools.appendChild(b);
     });
     box.insertBefore(tools, box.firstChild);

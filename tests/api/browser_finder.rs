@@ -21,6 +21,26 @@ async fn sign_in(b: &Browser, token: &str) {
     b.click_to_load(&go).await;
 }
 
+/// Clicks the map at the screen positions of these longitudes and
+/// latitudes (read from the map's own projection).
+async fn click_points(b: &Browser, points: &[(f64, f64)]) {
+    let list: Vec<[f64; 2]> = points.iter().map(|p| [p.0, p.1]).collect();
+    let pixels = b
+        .exec(&format!(
+            "const svg = document.querySelector('.finder svg');
+             svg.scrollIntoView({{block: 'center'}});
+             const k = +svg.dataset.k, s = +svg.dataset.scale, m = svg.getScreenCTM();
+             return {}.map(([lon, lat]) => {{ const p = svg.createSVGPoint(); p.x = lon * k * s;
+               p.y = -lat * s; const q = p.matrixTransform(m); return [Math.round(q.x), Math.round(q.y)]; }});",
+            serde_json::json!(list)
+        ))
+        .await;
+    for c in pixels.as_array().unwrap() {
+        b.click_at(c[0].as_i64().unwrap(), c[1].as_i64().unwrap())
+            .await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_draws_a_search_applies_and_staff_see_it_queued() {
     let Some(b) = Browser::start(1280, 1000).await else {
@@ -44,24 +64,53 @@ async fn an_operator_draws_a_search_applies_and_staff_see_it_queued() {
     accessible(&b, "site finder").await;
     keyboard_reaches_every_form(&b, "site finder").await;
 
+    // A polygon and a street corridor drawn by clicking their points on
+    // the map and finishing: their fields are filled in and chosen.
+    for (mode, field, points) in [
+        (
+            "polygon",
+            "polygon",
+            vec![(-2.3565, 53.3835), (-2.3455, 53.3835), (-2.35, 53.3935)],
+        ),
+        (
+            "corridor",
+            "line",
+            vec![(-2.3565, 53.3835), (-2.3455, 53.3935)],
+        ),
+    ] {
+        let draw = b.find(&format!("#draw-{mode}")).await;
+        b.click(&draw).await;
+        click_points(&b, &points).await;
+        let finish = b.find("#draw-finish").await;
+        b.click(&finish).await;
+        let drawn = b
+            .exec(&format!(
+                "return {{text: document.getElementById('{field}').value,
+                          place: document.getElementById('place-{mode}').checked}}"
+            ))
+            .await;
+        assert_eq!(drawn["place"], true, "{drawn}");
+        let numbers: Vec<f64> = drawn["text"]
+            .as_str()
+            .unwrap()
+            .split([',', ' '])
+            .filter(|s| !s.is_empty())
+            .map(|v| v.parse().unwrap())
+            .collect();
+        assert_eq!(numbers.len(), points.len() * 2, "{drawn}");
+        for (got, want) in numbers.chunks(2).zip(&points) {
+            assert!(
+                (got[0] - want.0).abs() < 6e-4 && (got[1] - want.1).abs() < 6e-4,
+                "{drawn}"
+            );
+        }
+    }
+
     // Draw a rectangle round Altrincham town centre: two clicks on the map
     // at the screen positions of its corners.
     let draw = b.find("#draw-bbox").await;
     b.click(&draw).await;
-    let corners = b
-        .exec(
-            "const svg = document.querySelector('.finder svg');
-             svg.scrollIntoView({block: 'center'});
-             const k = +svg.dataset.k, s = +svg.dataset.scale, m = svg.getScreenCTM();
-             const px = (lon, lat) => { const p = svg.createSVGPoint(); p.x = lon * k * s; p.y = -lat * s;
-               const q = p.matrixTransform(m); return [Math.round(q.x), Math.round(q.y)]; };
-             return [px(-2.3565, 53.3835), px(-2.3455, 53.3935)];",
-        )
-        .await;
-    for c in corners.as_array().unwrap() {
-        b.click_at(c[0].as_i64().unwrap(), c[1].as_i64().unwrap())
-            .await;
-    }
+    click_points(&b, &[(-2.3565, 53.3835), (-2.3455, 53.3935)]).await;
     let drawn = b
         .exec(
             "return {bbox: document.getElementById('bbox').value,
@@ -114,6 +163,13 @@ async fn an_operator_draws_a_search_applies_and_staff_see_it_queued() {
     b.resize(1280, 2600).await;
     b.exec("window.scrollTo(0, 0); return 0").await;
     b.screenshot("site-finder").await;
+    // On a tablet the page reflows: no sideways scrolling.
+    b.resize(820, 1180).await;
+    let fits = b
+        .exec("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+        .await;
+    assert_eq!(fits, true, "no sideways scrolling at tablet width");
+    b.screenshot("site-finder-tablet").await;
     b.resize(1280, 1000).await;
 
     // Apply: the form is filled in but for the contact and social value.
