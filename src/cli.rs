@@ -17,7 +17,7 @@ use crate::domain::area::AreaLayer;
 use crate::http::imports::MappingParams;
 use crate::http::{AppState, Settings};
 use crate::import;
-use crate::register::{ImportTarget, Register, import_rows};
+use crate::register::{ImportTarget, Register, import_rows_with};
 use crate::store::{Store, hash_token};
 
 /// Command-line interface.
@@ -202,6 +202,11 @@ pub struct ImportArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// merge (default): fields a row leaves out keep their stored values;
+    /// replace: the file is the authority's whole register (fields left out
+    /// are cleared, assets it does not list are removed or retired).
+    #[arg(long, value_parser = ["merge", "replace"])]
+    pub mode: Option<String>,
     /// Write every refused row (line, reason) to this CSV file; the report
     /// itself lists only the first 100 and counts the rest by reason.
     #[arg(long)]
@@ -402,9 +407,10 @@ async fn import_file(store: Store, args: ImportArgs) -> anyhow::Result<()> {
         y_field: args.y_field,
         crs: args.crs,
         fields: args.fields,
-    }
-    .into_mapping()
-    .map_err(anyhow::Error::msg)?;
+        mode: args.mode,
+    };
+    let mode = mapping.mode().map_err(anyhow::Error::msg)?;
+    let mapping = mapping.into_mapping().map_err(anyhow::Error::msg)?;
     let rows = if csv {
         import::parse_csv(&bytes, &mapping)?
     } else {
@@ -424,9 +430,13 @@ async fn import_file(store: Store, args: ImportArgs) -> anyhow::Result<()> {
     if args.json {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    let report = import_rows(ImportTarget::Store(&store), &args.authority, rows, &|n| {
-        bar.set_position(n as u64)
-    })
+    let report = import_rows_with(
+        ImportTarget::Store(&store),
+        &args.authority,
+        mode,
+        rows,
+        &|n| bar.set_position(n as u64),
+    )
     .await?;
     bar.finish_and_clear();
     if args.json {
@@ -439,6 +449,15 @@ async fn import_file(store: Store, args: ImportArgs) -> anyhow::Result<()> {
             report.updated,
             report.rejected_total
         );
+        for (field, n) in &report.cleared_fields {
+            println!("  {field} cleared on {n} assets (the file left it out; --mode replace)");
+        }
+        if report.removed + report.retired + report.absent_kept > 0 {
+            println!(
+                "  assets not in the file: {} removed, {} retired (held by applications; now unavailable), {} kept (rows were rejected)",
+                report.removed, report.retired, report.absent_kept
+            );
+        }
         for r in report.rejected.iter().take(20) {
             println!("  line {}: {}", r.line, r.reason);
         }

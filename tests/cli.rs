@@ -202,6 +202,8 @@ fn import_json_reports_inserted_updated_and_rejected_lines() {
     let report: Value = serde_json::from_str(stdout.trim()).expect("JSON report");
     assert_eq!(report["inserted"], 2, "{report}");
     assert_eq!(report["updated"], 0, "{report}");
+    // The default mode, which keeps what a re-import leaves out.
+    assert_eq!(report["mode"], "merge", "{report}");
     let rejected = report["rejected"].as_array().expect("rejected[]");
     assert_eq!(rejected.len(), 1, "{report}");
     assert_eq!(rejected[0]["line"], 3, "{report}");
@@ -214,10 +216,15 @@ fn import_json_reports_inserted_updated_and_rejected_lines() {
     assert_eq!(
         members,
         vec![
+            "absent_kept",
+            "cleared_fields",
             "inserted",
+            "mode",
             "rejected",
             "rejected_by_reason",
             "rejected_total",
+            "removed",
+            "retired",
             "updated"
         ]
     );
@@ -230,7 +237,8 @@ fn import_json_reports_inserted_updated_and_rejected_lines() {
         report,
         json!({"inserted": 0, "updated": 2, "rejected_total": 1,
             "rejected": [{"line": 3, "reason": reason}],
-            "rejected_by_reason": {"coordinates out of range": 1}})
+            "rejected_by_reason": {"coordinates out of range": 1},
+            "mode": "merge", "cleared_fields": {}, "removed": 0, "retired": 0, "absent_kept": 0})
     );
 
     runtime().block_on(async {

@@ -231,6 +231,7 @@ fn done_message(step: &str) -> Option<&'static str> {
         "respond" => "Response sent. The decision clock runs again.",
         "withdraw" => "Withdrawn. The sites are released.",
         "attach" => "Document attached.",
+        "submit" => "Submitted. The sites are held while the council decides.",
         _ => return None,
     })
 }

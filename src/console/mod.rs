@@ -17,6 +17,8 @@
 //! - [`ledger`]: revenue and subsidy by ward and year, and the CSV.
 //! - [`fees`]: the fee schedule in effect, its history, publishing a version.
 //! - [`assets`]: the asset register: search, edit one asset, import a file.
+//! - [`finder`]: the operators' site finder and "apply for these sites"
+//!   ([`finder_form`]: its forms as API request bodies).
 //! - [`svgmap`] and [`chart`]: the SVG map and chart drawing (pure).
 //! - [`format`]: money and dates in the council's locale.
 
@@ -24,6 +26,8 @@ pub mod application;
 pub mod assets;
 pub mod chart;
 pub mod fees;
+pub mod finder;
+pub mod finder_form;
 pub mod format;
 pub mod ledger;
 pub mod queue;
@@ -58,6 +62,8 @@ pub fn router() -> Router<AppState> {
         .merge(ledger::router())
         .merge(fees::router())
         .merge(assets::router())
+        .merge(finder::router())
+        .layer(axum::middleware::from_fn(session::renew_cookie))
 }
 
 /// `/console`: each role's first page.
@@ -148,11 +154,10 @@ impl Chrome {
             ),
             Principal::Operator { organisation } => (
                 format!("Operator, {organisation}"),
-                vec![link(
-                    "/console/applications".into(),
-                    "Our applications",
-                    "queue",
-                )],
+                vec![
+                    link("/console/applications".into(), "Our applications", "queue"),
+                    link("/console/finder".into(), "Site finder", "finder"),
+                ],
             ),
         };
         Chrome {

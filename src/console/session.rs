@@ -10,6 +10,11 @@
 //! request resolves the token's hash through the same rule as the API, so a
 //! session is worth exactly what its token is worth.
 //!
+//! Sessions slide: a request on a session whose expiry would move by five
+//! minutes or more moves it to eight hours ahead (never past 24 hours from
+//! sign-in) and sends the cookie again with the new lifetime
+//! ([`renew_cookie`] adds it to the response).
+//!
 //! CSRF: every POST form carries the session's token in a hidden `csrf`
 //! field, checked by [`Posted`] before the handler runs. The sign-in form,
 //! which has no session yet, is protected the double-submit way: a random
@@ -25,6 +30,7 @@ use axum::routing::get;
 use base64::Engine;
 use rand::RngCore;
 use serde::Deserialize;
+use std::sync::{Arc, Mutex};
 
 use super::{Chrome, ConsoleError, render};
 use crate::domain::access::Principal;
@@ -36,8 +42,15 @@ use crate::store::hash_token;
 pub const SESSION_COOKIE: &str = "sc_session";
 /// The sign-in form's double-submit cookie.
 pub const SIGN_IN_COOKIE: &str = "sc_sign_in";
-/// How long a session lasts: a working day.
+/// How long a session lasts unused: a working day. Each use moves its
+/// expiry this far ahead again (sliding sessions), up to [`SESSION_MAX_SECONDS`].
 pub const SESSION_SECONDS: i64 = 8 * 3600;
+/// The longest a session lasts however much it is used: then its user
+/// signs in again.
+pub const SESSION_MAX_SECONDS: i64 = 24 * 3600;
+/// A session's expiry is moved (a database write and a fresh cookie) only
+/// when it would move by at least this much, so busy pages write rarely.
+const RENEW_STEP: i64 = 300;
 /// How long a sign-in form stays usable.
 const SIGN_IN_SECONDS: i64 = 1800;
 /// Largest form body the console reads.
@@ -168,13 +181,47 @@ fn safe_next(p: &str) -> bool {
         && !p.contains('\\')
 }
 
+/// Where the [`Session`] extractor leaves a renewed session cookie for
+/// [`renew_cookie`] to send.
+#[derive(Clone, Default)]
+pub struct Renewal(Arc<Mutex<Option<HeaderValue>>>);
+
+/// Middleware of the console's routes: sends the session cookie again when
+/// the request slid the session's expiry (unless the handler set the cookie
+/// itself, as signing out does).
+pub async fn renew_cookie(mut req: Request, next: axum::middleware::Next) -> Response {
+    let renewal = Renewal::default();
+    req.extensions_mut().insert(renewal.clone());
+    let mut r = next.run(req).await;
+    let renewed = renewal.0.lock().ok().and_then(|mut c| c.take());
+    if let Some(c) = renewed {
+        let prefix = format!("{SESSION_COOKIE}=");
+        let already = r
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .any(|v| v.as_bytes().starts_with(prefix.as_bytes()));
+        if !already {
+            r.headers_mut().append(header::SET_COOKIE, c);
+        }
+    }
+    r
+}
+
+/// The expiry a session used at `at` slides to, if it moves by at least
+/// [`RENEW_STEP`].
+fn slid(at: i64, created_at: i64, expires_at: i64) -> Option<i64> {
+    let wanted = (at + SESSION_SECONDS).min(created_at + SESSION_MAX_SECONDS);
+    (wanted - expires_at >= RENEW_STEP).then_some(wanted)
+}
+
 impl FromRequestParts<AppState> for Session {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let Some(id) = cookie(&parts.headers, SESSION_COOKIE) else {
+        let Some(id) = cookie(&parts.headers, SESSION_COOKIE).map(str::to_string) else {
             return Err(to_sign_in(parts));
         };
-        let session_hash = hash_token(id);
+        let session_hash = hash_token(&id);
         let stored = state
             .register
             .session(&session_hash, now())
@@ -183,12 +230,28 @@ impl FromRequestParts<AppState> for Session {
         let Some(stored) = stored else {
             return Err(to_sign_in(parts));
         };
+        let at = now();
+        let (created_at, expires_at) = (stored.created_at, stored.expires_at);
         match principal_for_token_hash(state, stored.token_hash).await {
-            Ok(principal) => Ok(Session {
-                principal,
-                csrf: stored.csrf_token,
-                session_hash,
-            }),
+            Ok(principal) => {
+                if let Some(until) = slid(at, created_at, expires_at) {
+                    state
+                        .register
+                        .extend_session(&session_hash, at, until)
+                        .await
+                        .map_err(|e| ConsoleError::from(ApiError::from(e)).into_response())?;
+                    if let Some(r) = parts.extensions.get::<Renewal>()
+                        && let Ok(mut slot) = r.0.lock()
+                    {
+                        *slot = Some(set_cookie(&parts.headers, SESSION_COOKIE, &id, until - at));
+                    }
+                }
+                Ok(Session {
+                    principal,
+                    csrf: stored.csrf_token,
+                    session_hash,
+                })
+            }
             Err(ApiError::Unauthorized) => Err(to_sign_in(parts)),
             Err(e) => Err(ConsoleError::from(e).into_response()),
         }
@@ -443,6 +506,22 @@ mod tests {
         assert!(!safe_next("//evil.example/console/"));
         assert!(!safe_next("/console//evil.example"));
         assert!(!safe_next("/v1/assets"));
+    }
+
+    #[test]
+    fn sessions_slide_in_steps_up_to_the_cap() {
+        let t0 = 1_000_000;
+        // Just signed in: nothing to move.
+        assert_eq!(slid(t0 + 60, t0, t0 + SESSION_SECONDS), None);
+        // An hour later: eight hours from now.
+        assert_eq!(
+            slid(t0 + 3600, t0, t0 + SESSION_SECONDS),
+            Some(t0 + 3600 + SESSION_SECONDS)
+        );
+        // Near the cap: the cap, then no further.
+        let late = t0 + SESSION_MAX_SECONDS - 3600;
+        assert_eq!(slid(late, t0, late - 60), Some(t0 + SESSION_MAX_SECONDS));
+        assert_eq!(slid(late + 10, t0, t0 + SESSION_MAX_SECONDS), None);
     }
 
     #[test]

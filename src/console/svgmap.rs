@@ -244,6 +244,165 @@ pub fn site_map(
     out
 }
 
+/// What the site finder's map shows: the search region, the chosen sites
+/// and the region they cover, over the wards for context.
+#[derive(Debug, Clone, Default)]
+pub struct FinderLayers<'a> {
+    /// Wards for context (and to pick from).
+    pub wards: Vec<Shape<'a>>,
+    /// The search area (a drawn or typed polygon, a box, a ward).
+    pub area: Option<MultiPolygon<f64>>,
+    /// A corridor: its line and full width in metres.
+    pub corridor: Option<(geo::MultiLineString<f64>, f64)>,
+    /// The union of the chosen sites' discs.
+    pub coverage: Option<MultiPolygon<f64>>,
+    /// The chosen sites, labelled by rank.
+    pub markers: Vec<Marker>,
+}
+
+/// The site finder's map. The `svg` carries its projection
+/// (`data-k`, `data-scale`: x = lon·k·scale, y = −lat·scale) so the page's
+/// script can turn a click into a longitude and latitude for drawing; the
+/// empty `g.drawing` is where it draws.
+pub fn finder_map(title: &str, layers: &FinderLayers<'_>) -> String {
+    let mut corners: Vec<(f64, f64)> = Vec::new();
+    let mut lonlat: Vec<(f64, f64)> = layers.markers.iter().map(|m| (m.lon, m.lat)).collect();
+    fn add_rect(lonlat: &mut Vec<(f64, f64)>, r: Option<geo::Rect<f64>>) {
+        if let Some(r) = r {
+            lonlat.push((r.min().x, r.min().y));
+            lonlat.push((r.max().x, r.max().y));
+        }
+    }
+    add_rect(
+        &mut lonlat,
+        layers.area.as_ref().and_then(|a| a.bounding_rect()),
+    );
+    add_rect(
+        &mut lonlat,
+        layers.corridor.as_ref().and_then(|c| c.0.bounding_rect()),
+    );
+    add_rect(
+        &mut lonlat,
+        layers.coverage.as_ref().and_then(|c| c.bounding_rect()),
+    );
+    let searched = !lonlat.is_empty();
+    if !searched {
+        for w in &layers.wards {
+            add_rect(&mut lonlat, w.geometry.bounding_rect());
+        }
+    }
+    let lat0 = if lonlat.is_empty() {
+        53.4
+    } else {
+        lonlat.iter().map(|p| p.1).sum::<f64>() / lonlat.len() as f64
+    };
+    let proj = Proj::new(lat0);
+    corners.extend(lonlat.iter().map(|&(x, y)| proj.xy(x, y)));
+    if corners.is_empty() {
+        corners.push(proj.xy(-2.35, 53.4));
+    }
+    let mut view = View::around(&corners, 900.0, 4.0 / 3.0);
+    if !searched {
+        // The wards' extent is the whole picture: less padding.
+        let shrink = 1.0 / 1.5 * 1.1;
+        view = View {
+            x: view.x + view.w * (1.0 - shrink) / 2.0,
+            y: view.y + view.h * (1.0 - shrink) / 2.0,
+            w: view.w * shrink,
+            h: view.h * shrink,
+        };
+    }
+    let tol = view.w / 1000.0;
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"finder-map\" viewBox=\"{:.1} {:.1} {:.1} {:.1}\" \
+         role=\"group\" aria-label=\"{}\" font-size=\"{:.1}\" data-k=\"{}\" data-scale=\"{SCALE}\"><title>{}</title>",
+        view.x,
+        view.y,
+        view.w,
+        view.h,
+        esc(title),
+        view.w / 60.0,
+        proj.k,
+        esc(title)
+    );
+    out.push_str("<g class=\"layer-wards\">");
+    for w in &layers.wards {
+        let _ = write!(
+            out,
+            "<path class=\"ward\" d=\"{}\"><title>Ward: {}</title></path>",
+            path_data(proj, w.geometry, tol),
+            esc(w.name)
+        );
+    }
+    for w in &layers.wards {
+        if let Some(p) = w.geometry.interior_point() {
+            let xy = proj.xy(p.x(), p.y());
+            if view.contains(xy) {
+                let _ = write!(
+                    out,
+                    "<text class=\"ward-label\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+                    xy.0,
+                    xy.1,
+                    esc(w.name)
+                );
+            }
+        }
+    }
+    out.push_str("</g>");
+    if let Some(c) = &layers.coverage {
+        let _ = write!(
+            out,
+            "<path class=\"coverage\" fill-rule=\"nonzero\" d=\"{}\"><title>Covered region</title></path>",
+            path_data(proj, c, tol / 4.0)
+        );
+    }
+    if let Some(a) = &layers.area {
+        let _ = write!(
+            out,
+            "<path class=\"search-area\" fill-rule=\"evenodd\" d=\"{}\"><title>Search area</title></path>",
+            path_data(proj, a, tol)
+        );
+    }
+    if let Some((lines, width)) = &layers.corridor {
+        for l in &lines.0 {
+            let pts: Vec<String> =
+                l.0.iter()
+                    .map(|c| {
+                        let (x, y) = proj.xy(c.x, c.y);
+                        format!("{x:.1},{y:.1}")
+                    })
+                    .collect();
+            // One unit is about a metre, so the stroke is the corridor.
+            let _ = write!(
+                out,
+                "<polyline class=\"corridor\" stroke-width=\"{width:.1}\" points=\"{}\"><title>Search corridor, {width} m wide</title></polyline>\
+                 <polyline class=\"corridor-line\" points=\"{}\"/>",
+                pts.join(" "),
+                pts.join(" ")
+            );
+        }
+    }
+    out.push_str("<g class=\"drawing\"></g><g class=\"layer-sites\">");
+    let r = view.w / 70.0;
+    for m in &layers.markers {
+        let (x, y) = proj.xy(m.lon, m.lat);
+        let _ = write!(
+            out,
+            "<a href=\"{}\" aria-label=\"{}\"><title>{}</title><circle class=\"site-dot\" cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"{r:.1}\"/>\
+             <text class=\"site-label\" x=\"{x:.1}\" y=\"{y:.1}\" font-size=\"{:.1}\">{}</text></a>",
+            esc(&m.href),
+            esc(&m.title),
+            esc(&m.title),
+            r * 1.1,
+            esc(&m.label)
+        );
+    }
+    out.push_str("</g></svg>");
+    out
+}
+
 /// One area of a choropleth with its value.
 #[derive(Debug, Clone)]
 pub struct Region<'a> {

@@ -68,7 +68,7 @@ impl AssetKind {
 }
 
 /// Power available at the asset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PowerSupply {
     /// No supply.
@@ -98,7 +98,7 @@ impl PowerSupply {
 }
 
 /// Whether the council offers the asset for attachments.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AssetStatus {
     /// Open to applications.

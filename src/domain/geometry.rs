@@ -120,7 +120,7 @@ pub fn check_topology(geometry: &Geometry<f64>) -> Result<(), String> {
     if let Some(empty) = empty_part(geometry) {
         return Err(empty.into());
     }
-    match geometry {
+    let check = || match geometry {
         // geo's ring check compares every segment with every other: a
         // 20,000-position ward took minutes. `rings` gives the same answers
         // with an R-tree of segments.
@@ -129,6 +129,25 @@ pub fn check_topology(geometry: &Geometry<f64>) -> Result<(), String> {
             super::rings::validate_multi_polygon(m).map_err(|e| e.to_string())
         }
         other => other.check_validation().map_err(|e| e.to_string()),
+    };
+    unpanicked(check)
+}
+
+/// The refusal of a geometry `geo` panicked on.
+pub const UNPROCESSABLE: &str = "the geometry could not be checked: it is degenerate in a way the \
+     geometry library cannot process (nearly coincident or collinear edges, or extreme \
+     coordinates); simplify or snap it and send it again";
+
+/// Runs a `geo` topology operation (relate, validation, boolean ops) on a
+/// client's geometry, turning a panic inside the library into a refusal of
+/// the geometry: those operations assert invariants that floating-point
+/// input can break, and a request must not cost the connection (or, on a
+/// blocking thread, the whole answer) for it.
+pub fn unpanicked<T>(op: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(op)) {
+        Ok(r) => r,
+        // The panic hook has logged the library's message already.
+        Err(_) => Err(UNPROCESSABLE.to_string()),
     }
 }
 
@@ -228,6 +247,13 @@ mod tests {
 
     fn square() -> serde_json::Value {
         json!([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [0.0, 0.0]])
+    }
+
+    #[test]
+    fn a_panic_in_the_geometry_library_is_a_refusal() {
+        let r: Result<(), String> = unpanicked(|| panic!("assertion failed: edge already exists"));
+        assert_eq!(r, Err(UNPROCESSABLE.to_string()));
+        assert_eq!(unpanicked(|| Ok::<_, String>(7)), Ok(7));
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! - [`fees`]: fee schedules and quotes (exact decimal money);
 //!   [`fee_versions`]: published versions and which is in effect.
 //! - [`geometry`]: geometry validity for every geometry input.
+//! - [`reimport`]: re-imports meeting stored assets (`merge` or `replace`).
 //! - [`validate`]: validated newtypes for identifiers (authority codes, slugs).
 
 pub mod access;
@@ -29,5 +30,6 @@ pub mod geometry;
 pub mod installation;
 pub mod ledger;
 pub mod matching;
+pub mod reimport;
 pub mod rings;
 pub mod validate;

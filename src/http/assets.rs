@@ -585,6 +585,7 @@ async fn patch(
     if !body.is_object() {
         return Err(ApiError::invalid("body", "a merge patch is a JSON object"));
     }
+    misplaced_members(&body)?;
     // Applied to the row as stored now, inside the write's transaction, so
     // concurrent patches each keep the others' changes.
     let asset = state
@@ -594,6 +595,51 @@ async fn patch(
         })
         .await?;
     Ok(written(asset, StatusCode::OK))
+}
+
+/// Members a Feature has at its top level; anything else in a patch is a
+/// field sent flat (`{"height_m": 9}`) that belongs under `properties`.
+const FEATURE_MEMBERS: [&str; 5] = ["type", "id", "geometry", "properties", "bbox"];
+
+/// Refuses a patch with the asset's fields at the top level instead of
+/// under `properties`, naming each: merged as sent they would be unknown
+/// members of the Feature, and the generic "unknown field" answer does not
+/// say what to send instead.
+fn misplaced_members(patch: &serde_json::Value) -> ApiResult<()> {
+    let Some(members) = patch.as_object() else {
+        return Ok(());
+    };
+    let misplaced: Vec<&str> = members
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !FEATURE_MEMBERS.contains(k))
+        .collect();
+    if misplaced.is_empty() {
+        return Ok(());
+    }
+    let example: Vec<String> = misplaced.iter().map(|k| format!("{k:?}: ...")).collect();
+    let mut errors = vec![InvalidField::new(
+        "body",
+        format!(
+            "send a JSON merge patch on the Feature, {{\"properties\": {{{}}}}}: {} {} not {} of \
+             a Feature (type, id, geometry, properties)",
+            example.join(", "),
+            misplaced.join(", "),
+            if misplaced.len() == 1 { "is" } else { "are" },
+            if misplaced.len() == 1 {
+                "a member"
+            } else {
+                "members"
+            },
+        ),
+    )];
+    errors.extend(misplaced.iter().map(|k| {
+        InvalidField::new(
+            *k,
+            format!("belongs under \"properties\": {{\"properties\": {{{k:?}: ...}}}}"),
+        )
+    }));
+    Err(ApiError::Invalid(errors))
 }
 
 /// An asset as stored with a merge patch applied, validated, its ref

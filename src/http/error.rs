@@ -171,6 +171,31 @@ fn bytes_rejection(r: BytesRejection) -> ApiError {
     }
 }
 
+/// Middleware (around the routes): a handler that panics (an assertion
+/// inside a geometry library on input nobody foresaw) answers a logged 500
+/// problem+json instead of dropping the connection with no answer. Geometry
+/// operations on clients' input are also guarded where they run
+/// (`domain::geometry::unpanicked`), which makes those a 422 naming the
+/// geometry; this catches the rest.
+pub async fn catch_panics(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use futures_util::FutureExt;
+    let route = req.uri().path().to_string();
+    match std::panic::AssertUnwindSafe(next.run(req))
+        .catch_unwind()
+        .await
+    {
+        Ok(resp) => resp,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            ApiError::Internal(format!("a handler panicked on {route}: {what}")).into_response()
+        }
+    }
+}
+
 /// Middleware (outermost): any 4xx or 5xx in plain text
 /// (a rejection of an extractor used bare, such as a `Path` that is not
 /// UTF-8, a body-limit 413, a timeout) is rewritten as one, keeping its

@@ -17,9 +17,10 @@ use super::openapi::{BadRequest, Forbidden, NotFound, Unauthorized, Unprocessabl
 use super::{ApiError, ApiResult, AppState, Encoded, MAX_IMPORT_BODY, Query};
 use crate::domain::area::AreaLayer;
 use crate::domain::asset::AssetKind;
+use crate::domain::reimport::ImportMode;
 use crate::geojson_io::{begin_collection, end_collection, write_geometry, write_int, write_str};
 use crate::import::{self, Mapping, SourceCrs};
-use crate::register::{ImportTarget, import_rows};
+use crate::register::{ImportTarget, import_rows_with};
 
 /// Routes of this module.
 pub fn router() -> Router<AppState> {
@@ -58,9 +59,22 @@ pub struct MappingParams {
     pub crs: Option<String>,
     /// Other field names: `height_m:COLUMN_HEIGHT,power_supply:SUPPLY`.
     pub fields: Option<String>,
+    /// `merge` (default: fields a row leaves out keep their stored values) or
+    /// `replace` (the file is the whole register: fields left out are
+    /// cleared, the authority's assets it does not list are removed).
+    #[param(pattern = "^(merge|replace)$")]
+    pub mode: Option<String>,
 }
 
 impl MappingParams {
+    /// The import mode (default `merge`).
+    pub fn mode(&self) -> Result<ImportMode, crate::domain::asset::InvalidField> {
+        self.mode
+            .as_deref()
+            .map_or(Ok(ImportMode::default()), str::parse)
+            .map_err(|e| crate::domain::asset::InvalidField::new("mode", e))
+    }
+
     /// Validates the options into a [`Mapping`].
     pub fn into_mapping(self) -> Result<Mapping, crate::domain::asset::InvalidField> {
         use crate::domain::asset::InvalidField;
@@ -152,6 +166,7 @@ async fn import_assets(
 ) -> ApiResult<axum::Json<crate::register::ImportReport>> {
     known_authority(&state, &caller, &code).await?;
     let body = body.map_err(import_body_error)?;
+    let mode = params.mode()?;
     let mapping = params.into_mapping()?;
     let csv = is_csv(&headers)?;
     // Rows are parsed a batch at a time as they are written: the import
@@ -159,9 +174,10 @@ async fn import_assets(
     let report = if csv {
         let rows = tokio::task::block_in_place(|| import::csv_rows(&body, &mapping))
             .map_err(|e| ApiError::invalid("body", e.to_string()))?;
-        import_rows(
+        import_rows_with(
             ImportTarget::Register(&state.register),
             &code,
+            mode,
             rows,
             &|_| {},
         )
@@ -169,9 +185,10 @@ async fn import_assets(
     } else {
         let rows = tokio::task::block_in_place(|| import::geojson_rows(&body, &mapping))
             .map_err(|e| ApiError::invalid("body", e.to_string()))?;
-        import_rows(
+        import_rows_with(
             ImportTarget::Register(&state.register),
             &code,
+            mode,
             rows,
             &|_| {},
         )
@@ -204,10 +221,18 @@ async fn import_areas(
     caller: Caller,
     Path(code): Path<String>,
     Query(params): Query<AreaParams>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<axum::Json<serde_json::Value>> {
     known_authority(&state, &caller, &code).await?;
     let body = body.map_err(import_body_error)?;
+    // A boundary layer is GeoJSON: anything declared otherwise is refused
+    // as such (415), as the register import does, not parsed and failed.
+    if is_csv(&headers)? {
+        return Err(ApiError::UnsupportedMediaType(
+            "send a boundary layer as application/geo+json, not text/csv".into(),
+        ));
+    }
     let layer: AreaLayer = params
         .layer
         .parse()

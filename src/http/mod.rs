@@ -116,6 +116,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::console::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn(error::catch_panics))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         // gzip or br when the client accepts it (a z12 demo tile: 538 KB raw).
         // Not FlatGeobuf: binary coordinates shrink little, and gzip would

@@ -25,7 +25,7 @@ use utoipa::{Modify, OpenApi, ToResponse, ToSchema};
 
 use super::AppState;
 use super::applications::views::InstallationView;
-use crate::domain::asset::{AssetKind, InvalidField};
+use crate::domain::asset::{AssetKind, AssetStatus, InvalidField, PowerSupply};
 
 /// Media type of the document, as OGC API - Features asks.
 pub const OPENAPI_JSON: &str = "application/vnd.oai.openapi+json;version=3.0";
@@ -49,7 +49,96 @@ pub fn document() -> utoipa::openapi::OpenApi {
 pub fn document_json() -> Value {
     let mut doc = serde_json::to_value(document()).expect("an OpenAPI document always serialises");
     crate::ogc::add_collection_paths(&mut doc);
+    complete_answers(&mut doc);
     doc
+}
+
+/// Whether an operation needs a token: its own `security` (or the
+/// document's) names a scheme and offers no empty alternative.
+pub fn needs_token(doc: &Value, operation: &Value) -> bool {
+    let requirements = operation
+        .get("security")
+        .or_else(|| doc.get("security"))
+        .and_then(Value::as_array);
+    requirements.is_some_and(|r| {
+        !r.is_empty()
+            && r.iter()
+                .all(|req| req.as_object().is_some_and(|o| !o.is_empty()))
+    })
+}
+
+/// Media types the `Json` extractor reads: `application/json` and any
+/// `application/*+json`.
+fn json_media(media: &str) -> bool {
+    media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
+}
+
+/// Adds the answers the server gives on every operation of a kind, which
+/// the handlers' annotations leave implicit: 401 wherever a token is needed
+/// (the extractors refuse before the handler runs), and where a body is
+/// read, 415 for a body of another type and, for JSON bodies, 400 (not
+/// JSON) and 422 (JSON of the wrong shape), as `Json`'s rejections answer.
+/// Query parameters `kind`, `status` and `power_supply` of `/v1/assets`
+/// get the comma-separated names they accept as a pattern.
+fn complete_answers(doc: &mut Value) {
+    let response =
+        |name: &str| serde_json::json!({"$ref": format!("#/components/responses/{name}")});
+    let snapshot = doc.clone();
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for (_, op) in item.iter_mut() {
+            let secured = needs_token(&snapshot, op);
+            let body_media: Vec<String> = op
+                .pointer("/requestBody/content")
+                .and_then(Value::as_object)
+                .map(|c| c.keys().cloned().collect())
+                .unwrap_or_default();
+            if path.starts_with("/v1/assets")
+                && let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut)
+            {
+                for p in params.iter_mut() {
+                    let names: Vec<String> = match p["name"].as_str() {
+                        Some("kind") => AssetKind::ALL
+                            .iter()
+                            .map(|k| k.as_str().to_string())
+                            .collect(),
+                        Some("status") => AssetStatus::ALL
+                            .iter()
+                            .map(|k| k.as_str().to_string())
+                            .collect(),
+                        Some("power_supply") => PowerSupply::ALL
+                            .iter()
+                            .map(|k| k.as_str().to_string())
+                            .collect(),
+                        _ => continue,
+                    };
+                    let one = format!("({})", names.join("|"));
+                    p["schema"]["pattern"] = Value::String(format!("^{one}(,{one})*$"));
+                }
+            }
+            let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            let mut add = |code: &str, name: &str| {
+                responses.entry(code).or_insert_with(|| response(name));
+            };
+            if secured {
+                add("401", "Unauthorized");
+            }
+            if !body_media.is_empty() {
+                add("415", "UnsupportedMediaType");
+                if body_media.iter().any(|m| json_media(m)) {
+                    add("400", "BadRequest");
+                    add("422", "Unprocessable");
+                }
+            }
+        }
+    }
 }
 
 /// This document.
@@ -126,7 +215,7 @@ async fn api() -> impl IntoResponse {
         super::site_searches::list,
         super::site_searches::fetch,
     ),
-    components(responses(BadRequest, Unauthorized, Forbidden, NotFound, Unprocessable), schemas(
+    components(responses(BadRequest, Unauthorized, Forbidden, NotFound, Unprocessable, UnsupportedMediaType), schemas(
         Problem,
         InvalidField,
         AssetFeatureCollection,
@@ -135,6 +224,8 @@ async fn api() -> impl IntoResponse {
         AssetInput,
         AssetInputProperties,
         AssetKind,
+        AssetStatus,
+        PowerSupply,
         SearchRequest,
         ImportReport,
         Rejection,
@@ -299,11 +390,9 @@ pub struct AssetProperties {
     /// The council's own asset number.
     r#ref: String,
     kind: AssetKind,
-    /// `available` or `unavailable`.
-    status: String,
+    status: AssetStatus,
     height_m: Option<f64>,
-    /// `none`, `part_night` or `continuous`.
-    power_supply: String,
+    power_supply: PowerSupply,
     /// Attachments the asset can take.
     capacity: u32,
     /// Units not held by applications or installations.
@@ -354,16 +443,16 @@ pub struct AssetInputProperties {
     r#ref: String,
     kind: AssetKind,
     height_m: Option<f64>,
-    /// `none` (default), `part_night` or `continuous`.
-    power_supply: Option<String>,
+    /// Default `none`.
+    power_supply: Option<PowerSupply>,
     /// Default 1.
     capacity: Option<u32>,
     load_rating_kg: Option<f64>,
     /// ISO 8601 date.
     last_inspected: Option<String>,
     install_year: Option<i32>,
-    /// `available` (default) or `unavailable`.
-    status: Option<String>,
+    /// Default `available`.
+    status: Option<AssetStatus>,
     listed: Option<bool>,
     photo_url: Option<String>,
     source_attributes: Option<BTreeMap<String, Value>>,
@@ -397,6 +486,30 @@ pub struct ImportReport {
     /// Every refused row counted by the kind of reason (the reason up to its
     /// first `:` or `(`; `duplicate ref` for repeated refs).
     rejected_by_reason: std::collections::BTreeMap<String, usize>,
+    /// The import mode used.
+    #[schema(inline)]
+    mode: ImportModeName,
+    /// For each field (or `source_attributes.KEY`), how many existing assets
+    /// lost a stored value the file left out (replace mode).
+    cleared_fields: std::collections::BTreeMap<String, usize>,
+    /// Assets the file did not list, deleted (replace mode).
+    removed: usize,
+    /// Assets the file did not list but live applications or installations
+    /// hold: kept and made `unavailable` (replace mode).
+    retired: usize,
+    /// Assets the file did not list, kept because rows were rejected or
+    /// none was accepted (replace mode).
+    absent_kept: usize,
+}
+
+/// `merge`: fields a row leaves out keep their values; `replace`: the file
+/// is the whole register (fields left out are cleared, assets left out removed).
+#[derive(ToSchema, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum ImportModeName {
+    Merge,
+    Replace,
 }
 
 /// A refused row.
@@ -516,6 +629,15 @@ pub struct NotFound(Problem);
 )]
 #[allow(dead_code)]
 pub struct Unprocessable(Problem);
+
+/// 415: a body of a type the operation does not take.
+#[derive(ToResponse)]
+#[response(
+    description = "The body's Content-Type is not one this operation takes",
+    content_type = "application/problem+json"
+)]
+#[allow(dead_code)]
+pub struct UnsupportedMediaType(Problem);
 
 /// This document as a page a person can read.
 ///

@@ -20,6 +20,7 @@ use super::applications::views::Link;
 use super::auth::Caller;
 use super::openapi::{BadRequest, NotFound, Unauthorized, Unprocessable};
 use super::{ApiError, ApiResult, AppState, Encoded, Json, Query};
+use crate::domain::access::Principal;
 use crate::domain::fees::money;
 use crate::domain::matching::{RejectedBy, ScoreParts, SiteSearchRequest};
 use crate::geojson_io::erased::{Member, Raw};
@@ -58,6 +59,25 @@ async fn create(
     Caller(principal): Caller,
     Json(body): Json<Value>,
 ) -> ApiResult<Response> {
+    let (id, out) = run_and_save(&state, &principal, body).await?;
+    let mut resp = Encoded::geojson(out);
+    resp.status = StatusCode::CREATED;
+    Ok((
+        [(header::LOCATION, format!("/v1/site-searches/{id}"))],
+        resp,
+    )
+        .into_response())
+}
+
+/// Validates a request body, runs the search off the async threads and
+/// saves it for `principal`; returns the saved id and the answer's bytes.
+/// `POST /v1/site-searches` and the console's site finder both call this,
+/// so a search from either is the same search.
+pub async fn run_and_save(
+    state: &AppState,
+    principal: &Principal,
+    body: Value,
+) -> ApiResult<(String, Vec<u8>)> {
     let request_text = body.to_string();
     let req: SiteSearchRequest =
         serde_json::from_value(body).map_err(|e| ApiError::invalid("body", e.to_string()))?;
@@ -82,7 +102,7 @@ async fn create(
     state
         .register
         .save_site_search(
-            &principal,
+            principal,
             &id,
             &created_at,
             &request_text,
@@ -91,13 +111,7 @@ async fn create(
             &answer,
         )
         .await?;
-    let mut resp = Encoded::geojson(out);
-    resp.status = StatusCode::CREATED;
-    Ok((
-        [(header::LOCATION, format!("/v1/site-searches/{id}"))],
-        resp,
-    )
-        .into_response())
+    Ok((id, out))
 }
 
 /// Paging of the list.

@@ -11,6 +11,7 @@ use super::{
     ParsedRow, Plan, SourceCrs, Wanted, find_name, name_list, position, utf8_text,
 };
 use crate::domain::asset::{AssetDetails, AssetKind};
+use crate::domain::reimport::Given;
 
 const NOUN: &str = "column";
 
@@ -105,6 +106,7 @@ impl Iterator for CsvRows<'_> {
                     return Some(ParsedRow {
                         line,
                         outcome: Err(format!("unreadable CSV from here on: {e}")),
+                        given: Given::NONE,
                     });
                 }
             }
@@ -116,9 +118,14 @@ impl Iterator for CsvRows<'_> {
                     .position()
                     .map_or(0, |p| usize::try_from(p.byte()).unwrap_or(usize::MAX)),
             );
+            let (outcome, given) = match self.columns.row(&self.record, self.crs) {
+                Ok((details, given)) => (Ok(details), given),
+                Err(e) => (Err(e), Given::NONE),
+            };
             let mut row = ParsedRow {
                 line,
-                outcome: self.columns.row(&self.record, self.crs),
+                outcome,
+                given,
             };
             self.first_seen.check(&mut row);
             return Some(row);
@@ -306,7 +313,11 @@ impl Columns {
     }
 
     /// Reads one data row.
-    fn row(&self, record: &::csv::StringRecord, crs: SourceCrs) -> Result<AssetDetails, String> {
+    fn row(
+        &self,
+        record: &::csv::StringRecord,
+        crs: SourceCrs,
+    ) -> Result<(AssetDetails, Given), String> {
         let width = self.names.len();
         if record.len() < width
             || (record.len() > width && record.iter().skip(width).any(|c| !c.trim().is_empty()))

@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::domain::asset::{
     AssetDetails, AssetKind, AssetStatus, PowerSupply, UnknownVariant, parse_date,
 };
+use crate::domain::reimport::Given;
 
 /// An asset field an import can fill besides ref, kind and geometry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,6 +267,8 @@ pub(super) struct OwnValues {
     status: AssetStatus,
     listed: bool,
     photo_url: Option<String>,
+    /// The fields the row gave a value for.
+    given: Given,
 }
 
 impl OwnValues {
@@ -274,6 +277,14 @@ impl OwnValues {
     pub(super) fn read<'a>(
         mut get: impl FnMut(OwnField) -> Option<Source<'a>>,
     ) -> Result<OwnValues, String> {
+        let mut given = Given::NONE;
+        let mut get = |f: OwnField| {
+            let s = get(f);
+            if s.is_some_and(|s| !s.raw.is_absent()) {
+                given.set(f as usize);
+            }
+            s
+        };
         let height_m = get(OwnField::HeightM)
             .map(|s| s.number())
             .transpose()?
@@ -330,6 +341,7 @@ impl OwnValues {
             status,
             listed,
             photo_url,
+            given,
         })
     }
 
@@ -340,7 +352,7 @@ impl OwnValues {
         kind: AssetKind,
         geometry: geo::Geometry<f64>,
         source_attributes: BTreeMap<String, Value>,
-    ) -> Result<AssetDetails, String> {
+    ) -> Result<(AssetDetails, Given), String> {
         let details = AssetDetails {
             asset_ref,
             kind,
@@ -357,6 +369,6 @@ impl OwnValues {
             source_attributes,
         };
         details.validate().map_err(|e| e.to_string())?;
-        Ok(details)
+        Ok((details, self.given))
     }
 }

@@ -15,6 +15,7 @@ use super::{
     name_list, position, utf8_text,
 };
 use crate::domain::asset::{AssetDetails, validate_geometry};
+use crate::domain::reimport::Given;
 
 const NOUN: &str = "property";
 
@@ -104,13 +105,14 @@ impl Iterator for GeoJsonRows<'_> {
 
     fn next(&mut self) -> Option<ParsedRow> {
         let (i, raw) = self.features.next()?;
-        let outcome = match parse_raw(raw) {
-            Ok(f) => asset(&f, &self.plan, self.crs),
-            Err(e) => Err(e),
+        let (outcome, given) = match parse_raw(raw).and_then(|f| asset(&f, &self.plan, self.crs)) {
+            Ok((details, given)) => (Ok(details), given),
+            Err(e) => (Err(e), Given::NONE),
         };
         let mut row = ParsedRow {
             line: i as u64 + 1,
             outcome,
+            given,
         };
         self.first_seen.check(&mut row);
         Some(row)
@@ -320,7 +322,7 @@ fn feature_parts(feature: &Value) -> Result<(&Object, Option<&Object>), String> 
 }
 
 /// Reads one feature as an asset.
-fn asset(feature: &Value, plan: &Plan, crs: SourceCrs) -> Result<AssetDetails, String> {
+fn asset(feature: &Value, plan: &Plan, crs: SourceCrs) -> Result<(AssetDetails, Given), String> {
     let (obj, props) = feature_parts(feature)?;
     let mut consumed: Vec<&str> = Vec::with_capacity(12);
     let mut prop = |field: &'static str, name: &str| {

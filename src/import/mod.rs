@@ -49,6 +49,7 @@ use std::str::FromStr;
 use geo::Coord;
 
 use crate::domain::asset::{AssetDetails, AssetKind};
+use crate::domain::reimport::Given;
 
 pub use self::csv::{CsvRows, csv_rows, parse_csv};
 pub use self::geojson::{GeoJsonRows, geojson_rows, parse_areas_geojson, parse_geojson};
@@ -57,17 +58,7 @@ use self::fields::OwnField;
 
 /// The asset fields an import can fill besides ref, kind and geometry: the
 /// keys [`Mapping::fields`] accepts, and the default source column names.
-pub const FIELD_NAMES: [&str; 9] = [
-    "height_m",
-    "power_supply",
-    "capacity",
-    "load_rating_kg",
-    "last_inspected",
-    "install_year",
-    "status",
-    "listed",
-    "photo_url",
-];
+pub const FIELD_NAMES: [&str; 9] = crate::domain::reimport::FIELDS;
 
 /// Most columns a CSV file may have: exports run to a few hundred; every
 /// column is kept per row as a source attribute, so a file of 100,000
@@ -188,6 +179,9 @@ pub struct ParsedRow {
     pub line: u64,
     /// The validated asset, or why the row was refused.
     pub outcome: Result<AssetDetails, String>,
+    /// Which of [`FIELD_NAMES`] the row gave a value for (a re-import in
+    /// merge mode keeps the stored values of the others).
+    pub given: Given,
 }
 
 /// One feature of a boundary-layer import.

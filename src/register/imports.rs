@@ -8,12 +8,13 @@
 //! coordinates do not make every count its own): a file of a million bad
 //! rows answers with a few kilobytes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use super::Register;
-use crate::domain::asset::AssetDetails;
+use crate::domain::asset::{AssetDetails, asset_id};
+use crate::domain::reimport::{Given, ImportMode};
 use crate::import::ParsedRow;
-use crate::store::{Store, StoreResult, UpsertOutcome};
+use crate::store::{Imported, Store, StoreResult, StoredAsset, UpsertOutcome};
 
 /// Rejections listed in full in a report; the rest are counted.
 pub const REJECTIONS_LISTED: usize = 100;
@@ -45,6 +46,19 @@ pub struct ImportReport {
     /// Every refused row counted by the kind of reason (the reason up to its
     /// first `:` or `(`).
     pub rejected_by_reason: BTreeMap<String, usize>,
+    /// `merge` or `replace` (see [`ImportMode`]).
+    pub mode: &'static str,
+    /// For each field (and `source_attributes.KEY`), how many existing
+    /// assets lost a stored value the file left out (replace mode).
+    pub cleared_fields: BTreeMap<String, usize>,
+    /// Assets of the authority the file did not list, deleted (replace).
+    pub removed: usize,
+    /// Assets the file did not list that live applications or installations
+    /// hold: kept, made `unavailable` (replace).
+    pub retired: usize,
+    /// Assets the file did not list, kept because rows were rejected or
+    /// none was accepted (replace): a refused row may be one of them.
+    pub absent_kept: usize,
 }
 
 impl ImportReport {
@@ -69,6 +83,26 @@ impl ImportReport {
         if self.rejected.len() < REJECTIONS_LISTED {
             truncate(&mut reason, REASON_MAX);
             self.rejected.push(Rejection { line, reason });
+        }
+    }
+}
+
+impl ImportReport {
+    /// Counts the values one written row cleared.
+    fn count_cleared(&mut self, imported: &Imported) {
+        for field in &imported.cleared {
+            let key = if self.cleared_fields.len() < REASONS_COUNTED
+                || self.cleared_fields.contains_key(field)
+            {
+                field.as_str()
+            } else {
+                "other"
+            };
+            *self.cleared_fields.entry(key.to_string()).or_default() += 1;
+        }
+        match imported.written.outcome {
+            UpsertOutcome::Inserted => self.inserted += 1,
+            UpsertOutcome::Updated => self.updated += 1,
         }
     }
 }
@@ -132,7 +166,30 @@ where
     I: IntoIterator<Item = ParsedRow>,
     I::IntoIter: Send,
 {
-    let mut report = ImportReport::default();
+    import_rows_with(target, authority, ImportMode::default(), rows, progress).await
+}
+
+/// [`import_rows`] in a given [`ImportMode`]: `Replace` also removes the
+/// authority's assets the file does not list, once every row is written,
+/// unless a row was rejected or none was accepted (then it counts them as
+/// `absent_kept`). Replace keeps the ids of the file's rows (tens of bytes
+/// each) to know which assets the file listed.
+pub async fn import_rows_with<I>(
+    target: ImportTarget<'_>,
+    authority: &str,
+    mode: ImportMode,
+    rows: I,
+    progress: &(dyn Fn(usize) + Sync),
+) -> StoreResult<ImportReport>
+where
+    I: IntoIterator<Item = ParsedRow>,
+    I::IntoIter: Send,
+{
+    let mut report = ImportReport {
+        mode: mode.as_str(),
+        ..ImportReport::default()
+    };
+    let mut listed: HashSet<String> = HashSet::new();
     let mut rows = rows.into_iter();
     let mut done = 0;
     loop {
@@ -140,27 +197,76 @@ where
         if seen == 0 {
             break;
         }
+        if mode == ImportMode::Replace {
+            listed.extend(batch.iter().map(|(d, _)| asset_id(authority, &d.asset_ref)));
+        }
         if !batch.is_empty() {
-            match target {
-                ImportTarget::Register(r) => {
-                    let s = r.upsert(authority, batch).await?;
-                    report.inserted += s.inserted;
-                    report.updated += s.updated;
-                }
-                ImportTarget::Store(s) => {
-                    for w in s.upsert_assets(authority, &batch).await? {
-                        match w.outcome {
-                            UpsertOutcome::Inserted => report.inserted += 1,
-                            UpsertOutcome::Updated => report.updated += 1,
-                        }
-                    }
-                }
+            let written = match target {
+                ImportTarget::Register(r) => r.import_batch(authority, batch, mode).await?,
+                ImportTarget::Store(s) => s.import_assets(authority, batch, mode).await?,
+            };
+            for w in &written {
+                report.count_cleared(w);
             }
         }
         done += seen;
         progress(done);
     }
+    if mode == ImportMode::Replace {
+        let store = match target {
+            ImportTarget::Register(r) => &r.store,
+            ImportTarget::Store(s) => s,
+        };
+        if report.rejected_total > 0 || listed.is_empty() {
+            report.absent_kept = store.count_unlisted(authority, &listed).await?;
+        } else {
+            let gone = match target {
+                ImportTarget::Register(r) => r.remove_unlisted(authority, &listed).await?,
+                ImportTarget::Store(s) => s.remove_unlisted(authority, &listed).await?,
+            };
+            report.removed = gone.removed.len();
+            report.retired = gone.retired.len();
+        }
+    }
     Ok(report)
+}
+
+impl Register {
+    /// Writes one batch of an import (see [`Store::import_assets`]) and
+    /// publishes the rows as stored.
+    pub async fn import_batch(
+        &self,
+        authority: &str,
+        rows: Vec<(AssetDetails, Given)>,
+        mode: ImportMode,
+    ) -> StoreResult<Vec<Imported>> {
+        let written = self.store.import_assets(authority, rows, mode).await?;
+        let stored = written
+            .iter()
+            .map(|w| StoredAsset {
+                id: w.written.id.clone(),
+                authority: authority.to_string(),
+                details: w.details.clone(),
+                occupancy: w.written.occupancy,
+                revision: w.written.revision,
+            })
+            .collect();
+        self.publish(stored, Vec::new()).await;
+        Ok(written)
+    }
+
+    /// Removes the authority's assets not in `listed` (see
+    /// [`Store::remove_unlisted`]) and refreshes them in the index.
+    pub async fn remove_unlisted(
+        &self,
+        authority: &str,
+        listed: &HashSet<String>,
+    ) -> StoreResult<crate::store::Unlisted> {
+        let gone = self.store.remove_unlisted(authority, listed).await?;
+        let ids: Vec<String> = gone.removed.iter().chain(&gone.retired).cloned().collect();
+        self.refresh_assets(&ids).await?;
+        Ok(gone)
+    }
 }
 
 /// Up to [`IMPORT_BATCH`] good rows (recording bad ones on the way), and
@@ -168,7 +274,7 @@ where
 fn next_batch(
     rows: &mut (impl Iterator<Item = ParsedRow> + Send),
     report: &mut ImportReport,
-) -> (Vec<AssetDetails>, usize) {
+) -> (Vec<(AssetDetails, Given)>, usize) {
     let mut pull = || {
         let mut good = Vec::with_capacity(IMPORT_BATCH.min(64));
         let mut seen = 0;
@@ -176,7 +282,7 @@ fn next_batch(
             seen += 1;
             match row.outcome {
                 Ok(details) => {
-                    good.push(details);
+                    good.push((details, row.given));
                     if good.len() == IMPORT_BATCH {
                         break;
                     }

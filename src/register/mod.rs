@@ -52,7 +52,9 @@ pub use applications::{
     ApplicationError, ApplicationFilter, ApplicationPage, ApplicationRecord, ApplicationResult,
 };
 pub use assets::UpsertSummary;
-pub use imports::{IMPORT_BATCH, ImportReport, ImportTarget, Rejection, import_rows};
+pub use imports::{
+    IMPORT_BATCH, ImportReport, ImportTarget, Rejection, import_rows, import_rows_with,
+};
 pub use ledger::LEDGER_YEARS;
 pub use site_searches::{ChosenSite, SavedSiteSearch, SiteSearchAnswer};
 

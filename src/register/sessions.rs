@@ -31,6 +31,18 @@ impl Register {
         self.store.session(session_hash, now).await
     }
 
+    /// Moves a live session's expiry later (sliding sessions).
+    pub async fn extend_session(
+        &self,
+        session_hash: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        self.store
+            .extend_session(session_hash, now, expires_at)
+            .await
+    }
+
     /// Ends a session.
     pub async fn close_session(&self, session_hash: &str) -> StoreResult<()> {
         self.store.delete_session(session_hash).await

@@ -19,7 +19,7 @@ pub enum UpsertOutcome {
 }
 
 #[derive(FromRow)]
-struct AssetRow {
+pub(super) struct AssetRow {
     id: String,
     authority: String,
     #[sqlx(rename = "ref")]
@@ -82,7 +82,7 @@ pub struct StoredAsset {
 }
 
 impl AssetRow {
-    fn into_stored(self) -> StoreResult<StoredAsset> {
+    pub(super) fn into_stored(self) -> StoreResult<StoredAsset> {
         let corrupt =
             |what: &str, e: String| StoreError::Corrupt(format!("asset {}: {what}: {e}", self.id));
         let geometry = parse_geometry_text(&self.geometry).map_err(|e| corrupt("geometry", e))?;
@@ -130,6 +130,7 @@ macro_rules! asset_columns {
          source_attributes, in_use, installed, revision"
     };
 }
+pub(super) use asset_columns;
 
 impl Store {
     /// Every asset, in storage order.
@@ -194,28 +195,9 @@ impl Store {
             .map(|d| asset_id(authority, &d.asset_ref))
             .collect();
         let mut tx = self.write.begin().await?;
-        let mut out = vec![None; rows.len()];
-        // One statement writes many rows; a ref repeated in the file starts a
-        // new statement, since one INSERT .. ON CONFLICT may not touch a row
-        // twice (the later row then updates the earlier, as row by row would).
-        let mut chunk: Vec<usize> = Vec::with_capacity(ROWS_PER_STATEMENT);
-        for i in order {
-            let repeated = chunk.last().is_some_and(|&j| ids[j] == ids[i]);
-            if chunk.len() == ROWS_PER_STATEMENT || repeated {
-                upsert_rows(&mut tx, authority, rows, &ids, &chunk, &mut out).await?;
-                chunk.clear();
-            }
-            chunk.push(i);
-        }
-        if !chunk.is_empty() {
-            upsert_rows(&mut tx, authority, rows, &ids, &chunk, &mut out).await?;
-        }
-        record_changes(&mut tx, &ids).await?;
+        let out = upsert_in(&mut tx, authority, rows, &ids, order).await?;
         tx.commit().await?;
-        Ok(out
-            .into_iter()
-            .map(|o| o.expect("every row written"))
-            .collect())
+        Ok(out)
     }
 
     /// Adds one new asset; a ref the authority already has is a conflict,
@@ -369,6 +351,38 @@ fn source_json(d: &AssetDetails) -> String {
 /// Rows per multi-row INSERT: one statement parsed and sent for many rows
 /// (16 values each, far below both databases' bind-parameter limits).
 const ROWS_PER_STATEMENT: usize = 256;
+
+/// Upserts `rows` (whose ids are `ids`) in `order` inside `tx`, recording
+/// the changes; returns each row's id and what happened, in input order.
+pub(super) async fn upsert_in(
+    tx: &mut Transaction<'static, Any>,
+    authority: &str,
+    rows: &[AssetDetails],
+    ids: &[String],
+    order: Vec<usize>,
+) -> StoreResult<Vec<Upserted>> {
+    let mut out = vec![None; rows.len()];
+    // One statement writes many rows; a ref repeated in the file starts a
+    // new statement, since one INSERT .. ON CONFLICT may not touch a row
+    // twice (the later row then updates the earlier, as row by row would).
+    let mut chunk: Vec<usize> = Vec::with_capacity(ROWS_PER_STATEMENT);
+    for i in order {
+        let repeated = chunk.last().is_some_and(|&j| ids[j] == ids[i]);
+        if chunk.len() == ROWS_PER_STATEMENT || repeated {
+            upsert_rows(tx, authority, rows, ids, &chunk, &mut out).await?;
+            chunk.clear();
+        }
+        chunk.push(i);
+    }
+    if !chunk.is_empty() {
+        upsert_rows(tx, authority, rows, ids, &chunk, &mut out).await?;
+    }
+    record_changes(tx, ids).await?;
+    Ok(out
+        .into_iter()
+        .map(|o| o.expect("every row written"))
+        .collect())
+}
 
 /// Upserts `rows[i]` for each `i` in `chunk` (no id twice) in one statement,
 /// filling `out[i]`.

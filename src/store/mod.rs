@@ -17,6 +17,7 @@ mod changes;
 mod fees;
 mod identity;
 mod ledger;
+mod reimport;
 mod sessions;
 mod site_searches;
 
@@ -34,6 +35,7 @@ pub use changes::{ChangeBatch, ChangeCursor};
 pub use identity::{
     Authority, Organisation, TokenGrant, TokenInfo, TokenScope, generate_token, hash_token,
 };
+pub use reimport::{Imported, Unlisted};
 pub use sessions::StoredSession;
 pub use site_searches::{NewSiteSearch, SiteSearchRow, SiteSearchScope};
 

@@ -14,6 +14,9 @@ pub struct StoredSession {
     pub csrf_token: String,
     /// Unix seconds after which the session is refused.
     pub expires_at: i64,
+    /// Unix seconds when it was opened (sliding expiry never passes a cap
+    /// counted from here).
+    pub created_at: i64,
 }
 
 impl Store {
@@ -50,13 +53,33 @@ impl Store {
         now: i64,
     ) -> StoreResult<Option<StoredSession>> {
         Ok(sqlx::query_as(
-            "SELECT token_hash, csrf_token, expires_at FROM console_sessions \
+            "SELECT token_hash, csrf_token, expires_at, created_at FROM console_sessions \
              WHERE session_hash = $1 AND expires_at > $2",
         )
         .bind(session_hash)
         .bind(now)
         .fetch_optional(&self.read)
         .await?)
+    }
+
+    /// Moves a live session's expiry later, to `expires_at` (sliding
+    /// sessions); a session already gone, or already expiring later, is left.
+    pub async fn extend_session(
+        &self,
+        session_hash: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE console_sessions SET expires_at = $1 \
+             WHERE session_hash = $2 AND expires_at > $3 AND expires_at < $1",
+        )
+        .bind(expires_at)
+        .bind(session_hash)
+        .bind(now)
+        .execute(&self.write)
+        .await?;
+        Ok(())
     }
 
     /// Ends a session (signing out); ending one that is gone is not an error.

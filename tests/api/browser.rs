@@ -6,8 +6,8 @@
 //! signing in. Every page passes an accessibility check in the browser
 //! (language, title, one `h1` and no skipped heading levels, a label for
 //! every control, a name for every link and button, unique ids, WCAG AA
-//! text contrast), and forms are reachable with the Tab key, with a visible
-//! focus. Screenshots go to `target/screenshots/` for people to look at.
+//! text contrast), then axe-core's WCAG 2.x A and AA rules (`axe.rs`), and
+//! forms are reachable with the Tab key, with a visible focus. Screenshots go to `target/screenshots/` for people to look at.
 
 use serde_json::{Value, json};
 
@@ -73,7 +73,15 @@ const KEYBOARD_SETUP: &str = r#"
 window.__reached = new Set();
 const controls = Array.from(document.querySelectorAll('main form input, main form select, main form textarea, main form button'))
   .filter(el => el.type !== 'hidden' && el.getBoundingClientRect().width > 0);
-controls.forEach((el, i) => el.dataset.kb = i);
+// A group of radio buttons is one stop of the Tab key (arrows move within it).
+const groups = {};
+let stops = 0;
+controls.forEach(el => {
+  if (el.type === 'radio' && el.name) {
+    if (!(el.name in groups)) groups[el.name] = stops++;
+    el.dataset.kb = groups[el.name];
+  } else el.dataset.kb = stops++;
+});
 document.addEventListener('focusin', e => {
   if (e.target.dataset && e.target.dataset.kb !== undefined) {
     window.__reached.add(e.target.dataset.kb);
@@ -83,21 +91,22 @@ document.addEventListener('focusin', e => {
 });
 document.activeElement && document.activeElement.blur();
 window.scrollTo(0, 0);
-return controls.length;
+return stops;
 "#;
 
-async fn accessible(b: &Browser, page: &str) {
+pub(crate) async fn accessible(b: &Browser, page: &str) {
     let problems = b.exec(A11Y).await;
     assert_eq!(
         problems,
         json!([]),
         "accessibility problems on the {page} page"
     );
+    crate::axe::check(b, page).await;
 }
 
 /// Tabs through the page and checks every form control was reached, with a
 /// visible focus ring.
-async fn keyboard_reaches_every_form(b: &Browser, page: &str) {
+pub(crate) async fn keyboard_reaches_every_form(b: &Browser, page: &str) {
     let n = b.exec(KEYBOARD_SETUP).await.as_u64().unwrap_or(0);
     assert!(n > 0, "no form controls on the {page} page");
     b.tab(150).await;
@@ -117,7 +126,7 @@ async fn keyboard_reaches_every_form(b: &Browser, page: &str) {
 /// Council `trafford` with its real wards and conservation areas (the demo
 /// data), three lamp posts in Altrincham town centre, and acme's
 /// application for them, under review.
-async fn altrincham(app: &TestApp) -> (crate::application_helpers::Scene, String) {
+pub(crate) async fn altrincham(app: &TestApp) -> (crate::application_helpers::Scene, String) {
     let s = scene(app, "trafford", true).await;
     for (layer, file) in [
         ("ward", "wards.geojson"),
@@ -223,7 +232,7 @@ async fn staff_approve_in_a_real_browser_and_residents_see_the_subsidy() {
     let token = b.find("#token").await;
     b.type_into(&token, &s.staff).await;
     let submit_button = b.find("main form button[type=submit]").await;
-    b.click(&submit_button).await;
+    b.click_to_load(&submit_button).await;
     assert!(
         b.url().await.ends_with("/console/queue"),
         "{}",
@@ -255,7 +264,7 @@ async fn staff_approve_in_a_real_browser_and_residents_see_the_subsidy() {
     let link = b
         .find(&format!("a[href=\"/console/applications/{id}\"]"))
         .await;
-    b.click(&link).await;
+    b.click_to_load(&link).await;
     assert!(
         b.url()
             .await
@@ -297,7 +306,7 @@ async fn staff_approve_in_a_real_browser_and_residents_see_the_subsidy() {
 
     // Approve: the button is reached by keyboard and pressed.
     let approve = b.find("#act-approve").await;
-    b.click(&approve).await;
+    b.click_to_load(&approve).await;
     let notice = b
         .exec("const n = document.querySelector('[role=status]'); return n && n.textContent.trim()")
         .await;
@@ -337,7 +346,7 @@ async fn staff_approve_in_a_real_browser_and_residents_see_the_subsidy() {
 
     // Sign out; the operator signs in and sees its application approved.
     let out = b.find("header form button[type=submit]").await;
-    b.click(&out).await;
+    b.click_to_load(&out).await;
     assert!(
         b.url().await.ends_with("/console/sign-in"),
         "{}",
@@ -346,7 +355,7 @@ async fn staff_approve_in_a_real_browser_and_residents_see_the_subsidy() {
     let token = b.find("#token").await;
     b.type_into(&token, &s.acme).await;
     let go = b.find("main form button[type=submit]").await;
-    b.click(&go).await;
+    b.click_to_load(&go).await;
     assert!(
         b.url().await.ends_with("/console/applications"),
         "{}",

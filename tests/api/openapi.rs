@@ -268,3 +268,228 @@ async fn api_document_describes_the_service() {
         );
     }
 }
+
+/// Whether the document says `op` needs a token: its `security` (else the
+/// document's) names a scheme and offers no empty alternative. (Read from
+/// the document here, independently of the server's own post-processing.)
+fn token_required(doc: &Value, op: &Value) -> bool {
+    let reqs = op.get("security").or_else(|| doc.get("security"));
+    match reqs.and_then(Value::as_array) {
+        Some(r) => {
+            !r.is_empty()
+                && r.iter()
+                    .all(|x| x.as_object().is_some_and(|o| !o.is_empty()))
+        }
+        None => false,
+    }
+}
+
+/// A documented path made concrete, with absent ids.
+fn concrete(path: &str) -> String {
+    path.replace("{collectionId}", "assets")
+        .replace("{featureId}", "absent")
+        .replace("{id}", "absent")
+        .replace("{doc}", "absent")
+        .replace("{code}", "absent")
+        .replace("{tileMatrixSetId}", "WebMercatorQuad")
+        .replace("{tileMatrix}", "0")
+        .replace("{tileRow}", "0")
+        .replace("{tileCol}", "0")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_operation_needing_a_token_answers_and_documents_401() {
+    let app = spawn_app(Db::Sqlite).await.unwrap();
+    let doc: Value = app
+        .client
+        .get(app.url("/api"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (mut protected, mut public) = (0, 0);
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let url = app.url(&concrete(path));
+            let resp = app
+                .client
+                .request(m, &url)
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            let ct = content_type(&resp);
+            if token_required(&doc, op) {
+                protected += 1;
+                assert_eq!(status, 401, "{method} {path} without a token");
+                assert_eq!(ct, "application/problem+json", "{method} {path}");
+                assert!(
+                    op["responses"]["401"].is_object(),
+                    "{method} {path} answers 401 but does not document it"
+                );
+            } else {
+                public += 1;
+                assert_ne!(status, 401, "{method} {path} is documented as public");
+            }
+        }
+    }
+    assert!(
+        protected >= 40 && public >= 10,
+        "{protected} protected, {public} public"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_bodies_of_another_type_answer_and_document_415() {
+    let app = spawn_app(Db::Sqlite).await.unwrap();
+    let doc: Value = app
+        .client
+        .get(app.url("/api"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    app.authority("north").await;
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let Some(content) = op
+                .pointer("/requestBody/content")
+                .and_then(Value::as_object)
+            else {
+                continue;
+            };
+            assert!(
+                op["responses"]["415"].is_object(),
+                "{method} {path} reads a body but does not document 415"
+            );
+            let json = content
+                .keys()
+                .all(|m| m == "application/json" || m.ends_with("+json"));
+            if !json {
+                continue;
+            }
+            for code in ["400", "422"] {
+                assert!(
+                    op["responses"][code].is_object(),
+                    "{method} {path} reads JSON but does not document {code}"
+                );
+            }
+            // A real council and the required query parameters, so the
+            // body is what the request gets refused for.
+            let mut url = concrete(path).replace("/absent", "/north");
+            let required: Vec<String> = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "query" && p["required"] == true)
+                .map(|p| {
+                    let name = p["name"].as_str().unwrap();
+                    let value = p["schema"]["enum"][0].as_str().unwrap_or(match name {
+                        "layer" => "ward",
+                        _ => "1",
+                    });
+                    format!("{name}={value}")
+                })
+                .collect();
+            if !required.is_empty() {
+                url = format!("{url}?{}", required.join("&"));
+            }
+            let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let resp = app
+                .client
+                .request(m, app.url(&url))
+                .bearer_auth(ADMIN)
+                .header("content-type", "text/plain")
+                .body("{}")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                resp.status().as_u16(),
+                415,
+                "{method} {path} with a text/plain body"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 15, "{checked} JSON-body operations");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asset_enumerations_are_declared() {
+    let app = spawn_app(Db::Sqlite).await.unwrap();
+    let doc: Value = app
+        .client
+        .get(app.url("/api"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let schema = |name: &str| doc["components"]["schemas"][name].clone();
+    let names = |v: &Value| -> Vec<String> {
+        v["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no enum in {v}"))
+            .iter()
+            .map(|x| x.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names(&schema("AssetStatus")), ["available", "unavailable"]);
+    assert_eq!(
+        names(&schema("PowerSupply")),
+        ["none", "part_night", "continuous"]
+    );
+    assert_eq!(names(&schema("AssetKind")).len(), 7);
+    for s in ["AssetProperties", "AssetInputProperties"] {
+        for (field, target) in [
+            ("kind", "AssetKind"),
+            ("status", "AssetStatus"),
+            ("power_supply", "PowerSupply"),
+        ] {
+            let p = &schema(s)["properties"][field];
+            let r = p["$ref"]
+                .as_str()
+                .or_else(|| p["allOf"][0]["$ref"].as_str());
+            assert_eq!(
+                r,
+                Some(format!("#/components/schemas/{target}").as_str()),
+                "{s}.{field}: {p}"
+            );
+        }
+    }
+    // The listing's comma-separated filters: the pattern the server accepts.
+    let params = doc["paths"]["/v1/assets"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let pattern = |name: &str| {
+        let p = params.iter().find(|p| p["name"] == name).unwrap();
+        regex_lite_match(p["schema"]["pattern"].as_str().unwrap())
+    };
+    assert!(pattern("kind")("lamp_post,cctv_column"));
+    assert!(!pattern("kind")("lamp post"));
+    assert!(pattern("power_supply")("continuous"));
+    assert!(!pattern("status")("gone"));
+}
+
+/// A matcher for the `^(a|b)(,(a|b))*$` patterns the document writes, so the
+/// test needs no regex crate: the value split at commas, each a listed name.
+fn regex_lite_match(pattern: &str) -> impl Fn(&str) -> bool {
+    let inner = pattern
+        .strip_prefix("^(")
+        .and_then(|p| p.split_once(')'))
+        .map(|(names, _)| names.split('|').map(String::from).collect::<Vec<_>>())
+        .unwrap_or_else(|| panic!("unexpected pattern {pattern}"));
+    let expected = format!("^({0})(,({0}))*$", inner.join("|"));
+    assert_eq!(pattern, expected);
+    move |v: &str| v.split(',').all(|x| inner.iter().any(|n| n == x))
+}

@@ -225,3 +225,58 @@ impl Drop for Browser {
         let _ = self.driver.wait();
     }
 }
+
+impl Browser {
+    /// Runs `script` (a function body whose last argument is the callback
+    /// to call with the result) in the page and returns what it passed.
+    pub async fn exec_async(&self, script: &str) -> Value {
+        self.call(
+            "POST",
+            "/execute/async",
+            json!({"script": script, "args": []}),
+        )
+        .await
+    }
+
+    /// Moves the mouse to viewport position (`x`, `y`) and clicks there.
+    pub async fn click_at(&self, x: i64, y: i64) {
+        self.call(
+            "POST",
+            "/actions",
+            json!({"actions": [{"type": "pointer", "id": "mouse",
+                "parameters": {"pointerType": "mouse"},
+                "actions": [
+                    {"type": "pointerMove", "origin": "viewport", "x": x, "y": y, "duration": 0},
+                    {"type": "pointerDown", "button": 0},
+                    {"type": "pointerUp", "button": 0}]}]}),
+        )
+        .await;
+        self.call("DELETE", "/actions", Value::Null).await;
+    }
+}
+
+impl Browser {
+    /// Clicks an element that loads a new page (a link, a form's submit
+    /// button) and waits until that page has loaded: WebDriver's click may
+    /// return before the navigation it starts has finished, most of all on
+    /// a busy machine.
+    pub async fn click_to_load(&self, el: &str) {
+        self.exec("window.__streetcell_old_page = true; return 0")
+            .await;
+        self.click(el).await;
+        let url = format!("{}/session/{}/execute/sync", self.base, self.session);
+        let probe = json!({"script": "return !window.__streetcell_old_page && document.readyState === 'complete'",
+            "args": []});
+        for _ in 0..300 {
+            // While the old page unloads, the script may fail: try again.
+            if let Ok(r) = self.http.post(&url).json(&probe).send().await
+                && let Ok(v) = r.json::<Value>().await
+                && v["value"] == json!(true)
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no new page loaded within 30 s of the click");
+    }
+}

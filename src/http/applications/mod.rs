@@ -83,9 +83,32 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> axum::extract::FromRequest<S
 {
     type Rejection = ApiError;
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        // A body declared as something else is refused as such (415), like
+        // `Json` does; an undeclared one is read as JSON, so a bare
+        // `curl -d` still works.
+        let declared = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            });
         let bytes = Bytes::from_request(req, state).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJson(T::default()));
+        }
+        if let Some(ct) = declared
+            && ct != "application/json"
+            && !(ct.starts_with("application/") && ct.ends_with("+json"))
+            && ct != "application/x-www-form-urlencoded"
+        {
+            return Err(ApiError::UnsupportedMediaType(format!(
+                "send the body as application/json, not {ct:?}"
+            )));
         }
         serde_json::from_slice(&bytes)
             .map(OptionalJson)
