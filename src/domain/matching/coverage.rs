@@ -19,7 +19,7 @@ use std::collections::BinaryHeap;
 
 use geo::{Contains, Coord, Geometry, MultiPolygon, Orient, Point, unary_union};
 
-use super::earth::{Grid, Place as At, circle};
+use super::earth::{Cells, Place as At, Spacing, circle};
 use super::request::{Place, SearchSpec};
 
 /// Most sample points in the grid laid over the area when no demand is given.
@@ -58,16 +58,14 @@ pub struct Solution {
 
 /// Which demand points each site covers.
 fn covers(inst: &Instance) -> Vec<Vec<u32>> {
-    let mut grid = Grid::new(inst.radius_m);
-    for (i, (p, _)) in inst.demand.iter().enumerate() {
-        grid.insert(i as u32, p);
-    }
+    let places: Vec<At> = inst.demand.iter().map(|d| d.0).collect();
+    let cells = Cells::new(&places, inst.radius_m);
     inst.sites
         .iter()
         .map(|s| {
             let mut v = Vec::new();
-            grid.around(s, |d| {
-                if s.within(&inst.demand[d as usize].0, inst.radius_m) {
+            cells.around(s, |d| {
+                if s.within(&places[d as usize], inst.radius_m) {
                     v.push(d);
                 }
             });
@@ -79,46 +77,41 @@ fn covers(inst: &Instance) -> Vec<Vec<u32>> {
 
 /// The chosen sites and the spacing rule between them.
 struct Chosen<'a> {
-    inst: &'a Instance,
-    grid: Grid,
+    rule: Spacing<'a>,
+    is_chosen: Vec<bool>,
     list: Vec<usize>,
 }
 
 impl<'a> Chosen<'a> {
     fn new(inst: &'a Instance) -> Self {
         Chosen {
-            inst,
-            grid: Grid::new(inst.min_spacing_m),
+            rule: Spacing::new(&inst.sites, inst.min_spacing_m),
+            is_chosen: vec![false; inst.sites.len()],
             list: Vec::new(),
         }
     }
 
     /// Whether `j` keeps its distance from every chosen site but `except`.
     fn spaced(&self, j: usize, except: Option<usize>) -> bool {
-        let m = self.inst.min_spacing_m;
-        if m <= 0.0 {
-            return true;
-        }
-        let s = &self.inst.sites[j];
-        let mut ok = true;
-        self.grid.around(s, |c| {
-            let c = c as usize;
-            if ok && Some(c) != except && c != j {
-                ok = !s.closer_than(&self.inst.sites[c], m);
-            }
-        });
-        ok
+        self.rule.free(j, except)
+    }
+
+    fn contains(&self, j: usize) -> bool {
+        self.is_chosen[j]
     }
 
     fn add(&mut self, j: usize) {
-        self.grid.insert(j as u32, &self.inst.sites[j]);
+        self.rule.choose(j);
+        self.is_chosen[j] = true;
         self.list.push(j);
     }
 
     fn replace(&mut self, at: usize, j: usize) {
         let old = self.list[at];
-        self.grid.remove(old as u32, &self.inst.sites[old]);
-        self.grid.insert(j as u32, &self.inst.sites[j]);
+        self.rule.drop_site(old);
+        self.is_chosen[old] = false;
+        self.rule.choose(j);
+        self.is_chosen[j] = true;
         self.list[at] = j;
     }
 }
@@ -193,7 +186,7 @@ pub fn solve(inst: &Instance) -> Solution {
                 if weight_of[j] <= bar {
                     break;
                 }
-                if chosen.list.contains(&j) {
+                if chosen.contains(j) {
                     continue;
                 }
                 let g: f64 = cov[j]
@@ -285,7 +278,7 @@ fn greedy_fill(
             .sum()
     };
     let mut heap: BinaryHeap<Entry> = (0..inst.sites.len())
-        .filter(|j| !chosen.list.contains(j))
+        .filter(|&j| !chosen.contains(j))
         .map(|j| Entry(gain(count, j), j))
         .filter(|e| e.0 > eps)
         .collect();

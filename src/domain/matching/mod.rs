@@ -38,7 +38,7 @@ use rust_decimal::prelude::ToPrimitive;
 use crate::domain::access::Principal;
 use crate::domain::asset::Asset;
 pub use constraints::{Reason, RejectedBy};
-use earth::{Grid, Place as At};
+use earth::{Cells, Place as At, Spacing};
 pub use request::{Limits, Place, SearchSpec, SiteSearchRequest};
 pub use score::{ScoreParts, Weights};
 
@@ -166,13 +166,11 @@ pub fn run<'a>(
                 .iter()
                 .map(|d| (At::new(d.point), d.weight))
                 .collect();
-            let mut grid = Grid::new(reach);
-            for (i, (p, _)) in places.iter().enumerate() {
-                grid.insert(i as u32, p);
-            }
+            let at: Vec<At> = places.iter().map(|p| p.0).collect();
+            let cells = Cells::new(&at, reach);
             for (s, _) in &mut pool {
                 let mut near = 0.0;
-                grid.around(&s.at, |i| {
+                cells.around(&s.at, |i| {
                     let (p, w) = &places[i as usize];
                     if s.at.within(p, reach) {
                         near += w;
@@ -209,8 +207,10 @@ pub fn run<'a>(
             .then_with(|| a.asset.id.cmp(&b.asset.id))
     });
 
+    let sites: Vec<At> = pool.iter().map(|s| s.at).collect();
+    let mut rule = Spacing::new(&sites, spec.min_spacing_m);
     let (chosen, coverage) = match spec.coverage_radius_m {
-        None => (spacing_select(spec, &pool), None),
+        None => (spacing_select(spec.sites_wanted, &mut rule), None),
         Some(radius) => {
             let (demand, sampled): (Vec<(At, f64)>, bool) = match &spec.demand {
                 Some(d) => (
@@ -226,13 +226,16 @@ pub fn run<'a>(
                 ),
             };
             let inst = coverage::Instance {
-                sites: pool.iter().map(|s| s.at).collect(),
+                sites: sites.clone(),
                 demand,
                 radius_m: radius,
                 min_spacing_m: spec.min_spacing_m,
                 k: spec.sites_wanted,
             };
             let sol = coverage::solve(&inst);
+            for &i in &sol.chosen {
+                rule.choose(i);
+            }
             let centres: Vec<Point<f64>> = sol.chosen.iter().map(|&i| pool[i].at.point).collect();
             let out = CoverageOutcome {
                 fraction: if sol.total > 0.0 {
@@ -251,25 +254,11 @@ pub fn run<'a>(
         }
     };
 
-    // Candidates left out because a chosen site is too close.
-    if spec.min_spacing_m > 0.0 {
-        let mut grid = Grid::new(spec.min_spacing_m);
-        let mut is_chosen = vec![false; pool.len()];
-        for &i in &chosen {
-            grid.insert(i as u32, &pool[i].at);
-            is_chosen[i] = true;
-        }
-        for (j, s) in pool.iter().enumerate() {
-            if is_chosen[j] {
-                continue;
-            }
-            let mut close = false;
-            grid.around(&s.at, |i| {
-                close = close || s.at.closer_than(&pool[i as usize].at, spec.min_spacing_m);
-            });
-            if close {
-                rejected.add(Reason::Spacing);
-            }
+    // Candidates left out because a chosen site is too close (chosen sites
+    // are never too close to each other, so they have no blockers).
+    for j in 0..pool.len() {
+        if rule.blockers(j) > 0 {
+            rejected.add(Reason::Spacing);
         }
     }
 
@@ -296,27 +285,19 @@ pub fn run<'a>(
     }
 }
 
-/// Spacing mode: best score first, skipping any candidate closer than the
-/// spacing to one already taken, until `sites_wanted`.
-fn spacing_select(spec: &SearchSpec, pool: &[Scored<'_>]) -> Vec<usize> {
-    let m = spec.min_spacing_m;
-    let mut grid = Grid::new(m);
+/// Spacing mode: best score first (the order of the sites `rule` was built
+/// over), skipping any candidate closer than the spacing to one already
+/// taken, until `wanted`.
+fn spacing_select(wanted: usize, rule: &mut Spacing<'_>) -> Vec<usize> {
     let mut chosen = Vec::new();
-    for (j, s) in pool.iter().enumerate() {
-        if chosen.len() == spec.sites_wanted {
+    for j in 0..rule.len() {
+        if chosen.len() == wanted {
             break;
         }
-        if m > 0.0 {
-            let mut close = false;
-            grid.around(&s.at, |i| {
-                close = close || s.at.closer_than(&pool[i as usize].at, m);
-            });
-            if close {
-                continue;
-            }
-            grid.insert(j as u32, &s.at);
+        if rule.blockers(j) == 0 {
+            rule.choose(j);
+            chosen.push(j);
         }
-        chosen.push(j);
     }
     chosen
 }
