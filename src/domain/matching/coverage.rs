@@ -56,23 +56,40 @@ pub struct Solution {
     pub total: f64,
 }
 
-/// Which demand points each site covers.
-fn covers(inst: &Instance) -> Vec<Vec<u32>> {
+/// Which demand points each site covers, all sites' lists in one array.
+struct Cover {
+    starts: Vec<u32>,
+    points: Vec<u32>,
+}
+
+impl std::ops::Index<usize> for Cover {
+    type Output = [u32];
+    fn index(&self, site: usize) -> &[u32] {
+        &self.points[self.starts[site] as usize..self.starts[site + 1] as usize]
+    }
+}
+
+impl Cover {
+    fn iter(&self) -> impl Iterator<Item = &[u32]> {
+        (0..self.starts.len() - 1).map(|j| &self[j])
+    }
+}
+
+fn covers(inst: &Instance) -> Cover {
     let places: Vec<At> = inst.demand.iter().map(|d| d.0).collect();
     let cells = Cells::new(&places, inst.radius_m);
-    inst.sites
-        .iter()
-        .map(|s| {
-            let mut v = Vec::new();
-            cells.around(s, |d| {
-                if s.within(&places[d as usize], inst.radius_m) {
-                    v.push(d);
-                }
-            });
-            v.sort_unstable();
-            v
-        })
-        .collect()
+    let mut starts = Vec::with_capacity(inst.sites.len() + 1);
+    let mut points = Vec::new();
+    starts.push(0);
+    for s in &inst.sites {
+        cells.around(s, |d| {
+            if s.within(&places[d as usize], inst.radius_m) {
+                points.push(d);
+            }
+        });
+        starts.push(points.len() as u32);
+    }
+    Cover { starts, points }
 }
 
 /// The chosen sites and the spacing rule between them.
@@ -262,7 +279,7 @@ pub fn solve(inst: &Instance) -> Solution {
 /// spaced site adds anything.
 fn greedy_fill(
     inst: &Instance,
-    cov: &[Vec<u32>],
+    cov: &Cover,
     w: &[f64],
     count: &mut [u32],
     chosen: &mut Chosen<'_>,
@@ -328,7 +345,7 @@ pub fn exact(inst: &Instance) -> f64 {
         from: usize,
         set: &mut Vec<usize>,
         inst: &Instance,
-        cov: &[Vec<u32>],
+        cov: &Cover,
         conflict: &[Vec<bool>],
         best: &mut f64,
     ) {

@@ -31,6 +31,8 @@ pub mod score;
 #[cfg(test)]
 mod tests;
 
+use std::sync::Arc;
+
 use geo::{MultiPolygon, Point};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -116,24 +118,27 @@ pub fn position(asset: &Asset) -> Option<Point<f64>> {
 
 struct Scored<'a> {
     asset: &'a Asset,
+    /// Metres from the searched point or line (0 for an area).
+    distance: f64,
     at: At,
     parts: ScoreParts,
     score: f64,
-    fee: Option<(Decimal, String)>,
+    fee: Option<(Decimal, Arc<str>)>,
 }
 
 /// Runs `spec` over `inside` (the assets in the search region with their
 /// distance from the searched point or line; 0 for an area), out of
-/// `total_assets` in the register, pricing with `fee`.
+/// `total_assets` in the register, pricing with `fee` (year-one fee and
+/// currency; shared, as it is asked of every candidate).
 pub fn run<'a>(
     spec: &SearchSpec,
     inside: impl IntoIterator<Item = (&'a Asset, f64)>,
     total_assets: usize,
-    mut fee: impl FnMut(&Asset) -> Option<(Decimal, String)>,
+    mut fee: impl FnMut(&Asset) -> Option<(Decimal, Arc<str>)>,
 ) -> Outcome<'a> {
     let mut rejected = RejectedBy::default();
     let mut seen = 0usize;
-    let mut pool: Vec<(Scored<'a>, f64)> = Vec::new();
+    let mut pool: Vec<Scored<'a>> = Vec::new();
     for (asset, distance) in inside {
         seen += 1;
         if let Err(r) = constraints::check(spec, asset) {
@@ -144,16 +149,14 @@ pub fn run<'a>(
             rejected.add(Reason::Outside);
             continue;
         };
-        pool.push((
-            Scored {
-                asset,
-                at: At::new(p),
-                parts: score::fixed_parts(spec, asset),
-                score: 0.0,
-                fee: fee(asset),
-            },
+        pool.push(Scored {
+            asset,
             distance,
-        ));
+            at: At::new(p),
+            parts: score::fixed_parts(spec, asset),
+            score: 0.0,
+            fee: fee(asset),
+        });
     }
     rejected.outside += total_assets.saturating_sub(seen);
 
@@ -168,7 +171,7 @@ pub fn run<'a>(
                 .collect();
             let at: Vec<At> = places.iter().map(|p| p.0).collect();
             let cells = Cells::new(&at, reach);
-            for (s, _) in &mut pool {
+            for s in &mut pool {
                 let mut near = 0.0;
                 cells.around(&s.at, |i| {
                     let (p, w) = &places[i as usize];
@@ -180,15 +183,27 @@ pub fn run<'a>(
             }
         }
         None => {
-            for (s, d) in &mut pool {
-                s.parts.demand = score::closeness(spec, *d);
+            for s in &mut pool {
+                s.parts.demand = score::closeness(spec, s.distance);
             }
         }
     }
     // The fee part and the score.
+    // Neighbours mostly share a fee: convert each distinct one once.
+    let mut last: Option<(Decimal, Option<f64>)> = None;
     let fees: Vec<Option<f64>> = pool
         .iter()
-        .map(|(s, _)| s.fee.as_ref().and_then(|f| f.0.to_f64()))
+        .map(|s| {
+            let f = s.fee.as_ref()?.0;
+            match last {
+                Some((d, v)) if d == f => v,
+                _ => {
+                    let v = f.to_f64();
+                    last = Some((f, v));
+                    v
+                }
+            }
+        })
         .collect();
     let range = fees
         .iter()
@@ -196,22 +211,25 @@ pub fn run<'a>(
         .fold(None, |r: Option<(f64, f64)>, &f| {
             Some(r.map_or((f, f), |(lo, hi)| (lo.min(f), hi.max(f))))
         });
-    for ((s, _), f) in pool.iter_mut().zip(&fees) {
+    for (s, f) in pool.iter_mut().zip(&fees) {
         s.parts.fee = score::fee(*f, range);
         s.score = s.parts.score(&spec.weights);
     }
-    let mut pool: Vec<Scored<'a>> = pool.into_iter().map(|(s, _)| s).collect();
-    pool.sort_by(|a, b| {
+    // Rank order: best score first, ties by asset id. Indices are ordered,
+    // not the scored candidates, which are too large to move around.
+    let by_rank = |a: &u32, b: &u32| {
+        let (a, b) = (&pool[*a as usize], &pool[*b as usize]);
         b.score
             .total_cmp(&a.score)
             .then_with(|| a.asset.id.cmp(&b.asset.id))
-    });
-
+    };
     let sites: Vec<At> = pool.iter().map(|s| s.at).collect();
     let mut rule = Spacing::new(&sites, spec.min_spacing_m);
     let (chosen, coverage) = match spec.coverage_radius_m {
-        None => (spacing_select(spec.sites_wanted, &mut rule), None),
+        None => (spacing_select(spec.sites_wanted, &mut rule, by_rank), None),
         Some(radius) => {
+            let mut order: Vec<u32> = (0..pool.len() as u32).collect();
+            order.sort_unstable_by(by_rank);
             let (demand, sampled): (Vec<(At, f64)>, bool) = match &spec.demand {
                 Some(d) => (
                     d.iter().map(|d| (At::new(d.point), d.weight)).collect(),
@@ -226,17 +244,18 @@ pub fn run<'a>(
                 ),
             };
             let inst = coverage::Instance {
-                sites: sites.clone(),
+                sites: order.iter().map(|&i| sites[i as usize]).collect(),
                 demand,
                 radius_m: radius,
                 min_spacing_m: spec.min_spacing_m,
                 k: spec.sites_wanted,
             };
             let sol = coverage::solve(&inst);
-            for &i in &sol.chosen {
+            let chosen: Vec<usize> = sol.chosen.iter().map(|&r| order[r] as usize).collect();
+            for &i in &chosen {
                 rule.choose(i);
             }
-            let centres: Vec<Point<f64>> = sol.chosen.iter().map(|&i| pool[i].at.point).collect();
+            let centres: Vec<Point<f64>> = chosen.iter().map(|&i| sites[i].point).collect();
             let out = CoverageOutcome {
                 fraction: if sol.total > 0.0 {
                     sol.covered / sol.total
@@ -250,7 +269,7 @@ pub fn run<'a>(
                 sampled,
                 region: coverage::region(&centres, radius),
             };
-            (sol.chosen, Some(out))
+            (chosen, Some(out))
         }
     };
 
@@ -273,7 +292,7 @@ pub fn run<'a>(
                 rank: n + 1,
                 score: s.score,
                 parts: s.parts,
-                annual_fee: s.fee.clone(),
+                annual_fee: s.fee.as_ref().map(|(f, c)| (*f, c.to_string())),
             }
         })
         .collect();
@@ -285,15 +304,33 @@ pub fn run<'a>(
     }
 }
 
-/// Spacing mode: best score first (the order of the sites `rule` was built
-/// over), skipping any candidate closer than the spacing to one already
-/// taken, until `wanted`.
-fn spacing_select(wanted: usize, rule: &mut Spacing<'_>) -> Vec<usize> {
+/// Spacing mode: best score first (`by_rank` over indices of the sites
+/// `rule` was built over), skipping any candidate closer than the spacing to
+/// one already taken, until `wanted`. Candidates are put in rank order a
+/// growing prefix at a time, since a few sites wanted rarely need more than
+/// the best few hundred of tens of thousands.
+fn spacing_select(
+    wanted: usize,
+    rule: &mut Spacing<'_>,
+    by_rank: impl Fn(&u32, &u32) -> std::cmp::Ordering,
+) -> Vec<usize> {
+    let n = rule.len();
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    let (mut sorted, mut next) = (0usize, 0usize);
     let mut chosen = Vec::new();
-    for j in 0..rule.len() {
-        if chosen.len() == wanted {
-            break;
+    while chosen.len() < wanted && next < n {
+        if next == sorted {
+            let upto = (sorted * 4).max(wanted * 8).max(256).min(n);
+            let rest = &mut order[sorted..];
+            let take = upto - sorted;
+            if take < rest.len() {
+                rest.select_nth_unstable_by(take - 1, &by_rank);
+            }
+            rest[..take].sort_unstable_by(&by_rank);
+            sorted = upto;
         }
+        let j = order[next] as usize;
+        next += 1;
         if rule.blockers(j) == 0 {
             rule.choose(j);
             chosen.push(j);
