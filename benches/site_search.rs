@@ -144,7 +144,8 @@ fn bench(c: &mut Criterion) {
     let assets: Vec<Asset> = (0..N).map(|i| asset(i, &mut rng)).collect();
     let index = AssetIndex::build(assets);
     let snap = index.snapshot();
-    let fee = |_: &Asset| Some((Decimal::new(27_000, 2), "GBP".to_string()));
+    let gbp: std::sync::Arc<str> = "GBP".into();
+    let fee = |_: &Asset| Some((Decimal::new(27_000, 2), gbp.clone()));
 
     let run = |s: &matching::SearchSpec| {
         let matching::Place::Area(g) = &s.place else {

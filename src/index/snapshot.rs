@@ -326,7 +326,14 @@ impl Snapshot {
                 }
                 let g = &layer.slots[slot as usize].asset.details.geometry;
                 let d = if buffer_m <= 0.0 {
-                    if g.intersects(geometry) {
+                    // A point asset is tested as a coordinate: geo's
+                    // geometry-against-geometry dispatch costs several times
+                    // the ring test itself, and area searches test thousands.
+                    let hit = match g {
+                        Geometry::Point(p) => geometry.intersects(&p.0),
+                        g => g.intersects(geometry),
+                    };
+                    if hit {
                         0.0
                     } else {
                         return;

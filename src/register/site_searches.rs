@@ -54,7 +54,7 @@ pub struct SiteSearchAnswer {
 struct FeeMemo(HashMap<String, HashMap<String, Vec<Option<Fee>>>>);
 
 /// A year-one fee and its currency, or none (no schedule in effect).
-type Fee = Option<(Decimal, String)>;
+type Fee = Option<(Decimal, Arc<str>)>;
 
 impl Register {
     /// Runs a validated search on the current snapshot.
@@ -124,12 +124,7 @@ impl Register {
         })
     }
 
-    fn memo_fee(
-        &self,
-        memo: &mut FeeMemo,
-        asset: &Asset,
-        date: time::Date,
-    ) -> Option<(Decimal, String)> {
+    fn memo_fee(&self, memo: &mut FeeMemo, asset: &Asset, date: time::Date) -> Fee {
         let zone = asset.placement.fee_zone.as_deref().unwrap_or("");
         let slot = (asset.details.kind as usize) * 6
             + (asset.details.power_supply as usize) * 2
@@ -142,7 +137,7 @@ impl Register {
         {
             return known.clone();
         }
-        let fee = self.annual_fee(asset, date);
+        let fee: Fee = self.annual_fee(asset, date).map(|(f, c)| (f, Arc::from(c)));
         memo.0
             .entry(asset.authority.clone())
             .or_default()

@@ -19,7 +19,7 @@ use std::collections::BinaryHeap;
 
 use geo::{Contains, Coord, Geometry, MultiPolygon, Orient, Point, unary_union};
 
-use super::earth::{Grid, Place as At, circle};
+use super::earth::{Cells, Place as At, Spacing, circle};
 use super::request::{Place, SearchSpec};
 
 /// Most sample points in the grid laid over the area when no demand is given.
@@ -56,69 +56,79 @@ pub struct Solution {
     pub total: f64,
 }
 
-/// Which demand points each site covers.
-fn covers(inst: &Instance) -> Vec<Vec<u32>> {
-    let mut grid = Grid::new(inst.radius_m);
-    for (i, (p, _)) in inst.demand.iter().enumerate() {
-        grid.insert(i as u32, p);
+/// Which demand points each site covers, all sites' lists in one array.
+struct Cover {
+    starts: Vec<u32>,
+    points: Vec<u32>,
+}
+
+impl std::ops::Index<usize> for Cover {
+    type Output = [u32];
+    fn index(&self, site: usize) -> &[u32] {
+        &self.points[self.starts[site] as usize..self.starts[site + 1] as usize]
     }
-    inst.sites
-        .iter()
-        .map(|s| {
-            let mut v = Vec::new();
-            grid.around(s, |d| {
-                if s.within(&inst.demand[d as usize].0, inst.radius_m) {
-                    v.push(d);
-                }
-            });
-            v.sort_unstable();
-            v
-        })
-        .collect()
+}
+
+impl Cover {
+    fn iter(&self) -> impl Iterator<Item = &[u32]> {
+        (0..self.starts.len() - 1).map(|j| &self[j])
+    }
+}
+
+fn covers(inst: &Instance) -> Cover {
+    let places: Vec<At> = inst.demand.iter().map(|d| d.0).collect();
+    let cells = Cells::new(&places, inst.radius_m);
+    let mut starts = Vec::with_capacity(inst.sites.len() + 1);
+    let mut points = Vec::new();
+    starts.push(0);
+    for s in &inst.sites {
+        cells.around(s, |d| {
+            if s.within(&places[d as usize], inst.radius_m) {
+                points.push(d);
+            }
+        });
+        starts.push(points.len() as u32);
+    }
+    Cover { starts, points }
 }
 
 /// The chosen sites and the spacing rule between them.
 struct Chosen<'a> {
-    inst: &'a Instance,
-    grid: Grid,
+    rule: Spacing<'a>,
+    is_chosen: Vec<bool>,
     list: Vec<usize>,
 }
 
 impl<'a> Chosen<'a> {
     fn new(inst: &'a Instance) -> Self {
         Chosen {
-            inst,
-            grid: Grid::new(inst.min_spacing_m),
+            rule: Spacing::new(&inst.sites, inst.min_spacing_m),
+            is_chosen: vec![false; inst.sites.len()],
             list: Vec::new(),
         }
     }
 
     /// Whether `j` keeps its distance from every chosen site but `except`.
     fn spaced(&self, j: usize, except: Option<usize>) -> bool {
-        let m = self.inst.min_spacing_m;
-        if m <= 0.0 {
-            return true;
-        }
-        let s = &self.inst.sites[j];
-        let mut ok = true;
-        self.grid.around(s, |c| {
-            let c = c as usize;
-            if ok && Some(c) != except && c != j {
-                ok = !s.closer_than(&self.inst.sites[c], m);
-            }
-        });
-        ok
+        self.rule.free(j, except)
+    }
+
+    fn contains(&self, j: usize) -> bool {
+        self.is_chosen[j]
     }
 
     fn add(&mut self, j: usize) {
-        self.grid.insert(j as u32, &self.inst.sites[j]);
+        self.rule.choose(j);
+        self.is_chosen[j] = true;
         self.list.push(j);
     }
 
     fn replace(&mut self, at: usize, j: usize) {
         let old = self.list[at];
-        self.grid.remove(old as u32, &self.inst.sites[old]);
-        self.grid.insert(j as u32, &self.inst.sites[j]);
+        self.rule.drop_site(old);
+        self.is_chosen[old] = false;
+        self.rule.choose(j);
+        self.is_chosen[j] = true;
         self.list[at] = j;
     }
 }
@@ -193,7 +203,7 @@ pub fn solve(inst: &Instance) -> Solution {
                 if weight_of[j] <= bar {
                     break;
                 }
-                if chosen.list.contains(&j) {
+                if chosen.contains(j) {
                     continue;
                 }
                 let g: f64 = cov[j]
@@ -269,7 +279,7 @@ pub fn solve(inst: &Instance) -> Solution {
 /// spaced site adds anything.
 fn greedy_fill(
     inst: &Instance,
-    cov: &[Vec<u32>],
+    cov: &Cover,
     w: &[f64],
     count: &mut [u32],
     chosen: &mut Chosen<'_>,
@@ -285,7 +295,7 @@ fn greedy_fill(
             .sum()
     };
     let mut heap: BinaryHeap<Entry> = (0..inst.sites.len())
-        .filter(|j| !chosen.list.contains(j))
+        .filter(|&j| !chosen.contains(j))
         .map(|j| Entry(gain(count, j), j))
         .filter(|e| e.0 > eps)
         .collect();
@@ -335,7 +345,7 @@ pub fn exact(inst: &Instance) -> f64 {
         from: usize,
         set: &mut Vec<usize>,
         inst: &Instance,
-        cov: &[Vec<u32>],
+        cov: &Cover,
         conflict: &[Vec<bool>],
         best: &mut f64,
     ) {

@@ -1,6 +1,6 @@
 //! The little Earth geometry matching needs: Earth-centred positions,
-//! geodesic distances decided from chords, a grid for "who is within r
-//! metres", and geodesic circles.
+//! geodesic distances decided from chords, cells for "who is within r
+//! metres", the spacing rule's bookkeeping, and geodesic circles.
 //!
 //! The index has its own copy of the ECEF conversion (`index::geodesy`);
 //! the domain cannot reach up to it, and the dozen lines are not worth a
@@ -10,9 +10,8 @@
 //! threshold are taken with Karney's geodesic, so "closer than" means
 //! exactly what an independent geodesic check says.
 
-use std::collections::HashMap;
-
 use geo::{Destination, Distance, Geodesic, LineString, Point, Polygon};
+use rustc_hash::FxHashMap;
 
 /// WGS84 semi-major axis, metres.
 const A: f64 = 6_378_137.0;
@@ -32,9 +31,19 @@ pub fn geodesic(a: Point<f64>, b: Point<f64>) -> f64 {
     Geodesic.distance(a, b)
 }
 
-fn chord(a: &[f64; 3], b: &[f64; 3]) -> f64 {
+fn chord2(a: &[f64; 3], b: &[f64; 3]) -> f64 {
     let d = [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
-    (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt()
+    d[0] * d[0] + d[1] * d[1] + d[2] * d[2]
+}
+
+/// Whether a squared chord `c2` is certainly a geodesic shorter than
+/// `metres` by more than the millimetre the exact tests look at: below
+/// 20 km the arc exceeds its chord by under 9 mm (`c³/24R²`), so a chord
+/// 11 mm short of the threshold decides it without a square root or the
+/// latitude's sine; these are most pairs a search looks at.
+fn clearly_shorter(c2: f64, metres: f64) -> bool {
+    const SLACK: f64 = 0.011;
+    metres <= 20_000.0 && metres > SLACK && c2 < (metres - SLACK) * (metres - SLACK)
 }
 
 /// A place: lon/lat and its Earth-centred position.
@@ -58,10 +67,14 @@ impl Place {
     /// Whether `other` lies strictly closer than `metres` geodesic metres
     /// (the spacing rule: exactly at the spacing is allowed).
     pub fn closer_than(&self, other: &Place, metres: f64) -> bool {
-        let c = chord(&self.xyz, &other.xyz);
-        if c >= metres {
+        let c2 = chord2(&self.xyz, &other.xyz);
+        if c2 >= metres * metres {
             return false; // chord ≤ geodesic
         }
+        if clearly_shorter(c2, metres) {
+            return true;
+        }
+        let c = c2.sqrt();
         if c > 20_000.0 {
             return geodesic(self.point, other.point) < metres;
         }
@@ -75,10 +88,15 @@ impl Place {
 
     /// Whether `other` lies within `metres` geodesic metres (inclusive).
     pub fn within(&self, other: &Place, metres: f64) -> bool {
-        let c = chord(&self.xyz, &other.xyz);
-        if c > metres * (1.0 + 1e-12) + 1e-9 {
+        let c2 = chord2(&self.xyz, &other.xyz);
+        let most = metres * (1.0 + 1e-12) + 1e-9;
+        if c2 > most * most {
             return false; // chord ≤ geodesic
         }
+        if clearly_shorter(c2, metres) {
+            return true;
+        }
+        let c = c2.sqrt();
         if c > 20_000.0 {
             return geodesic(self.point, other.point) <= metres;
         }
@@ -99,54 +117,146 @@ fn arc_at(lat: f64, c: f64) -> f64 {
     c + c * c * c / (24.0 * r * r)
 }
 
-/// Places bucketed in Earth-centred cubes of a given side, so the places
-/// within that many metres of a point are found in the 27 cubes around it.
+/// Places bucketed once in Earth-centred cubes of a given side, so the
+/// places within that many metres of a point are found in the 27 cubes
+/// around it. Built once per search and only read after: the items sit in
+/// one array sorted by cube, and a fast (non-keyed) hash maps each cube to
+/// its run, so a query costs 27 probes and no allocation.
 #[derive(Debug, Clone)]
-pub struct Grid {
+pub struct Cells {
     side: f64,
-    cells: HashMap<[i64; 3], Vec<u32>>,
+    runs: FxHashMap<[i64; 3], (u32, u32)>,
+    items: Vec<u32>,
 }
 
-impl Grid {
-    /// An empty grid for neighbourhoods of `side` metres (> 0).
-    pub fn new(side: f64) -> Grid {
-        Grid {
-            side: side.max(1e-3),
-            cells: HashMap::new(),
+impl Cells {
+    /// Buckets `places` (item `i` is `places[i]`) for neighbourhoods of
+    /// `side` metres (> 0).
+    pub fn new(places: &[Place], side: f64) -> Cells {
+        let side = side.max(1e-3);
+        // A counting sort by cube: count, give each cube its run, place.
+        let keys: Vec<[i64; 3]> = places.iter().map(|p| cell(side, &p.xyz)).collect();
+        let mut runs: FxHashMap<[i64; 3], (u32, u32)> = FxHashMap::default();
+        for k in &keys {
+            runs.entry(*k).or_insert((0, 0)).1 += 1;
         }
-    }
-
-    fn cell(&self, xyz: &[f64; 3]) -> [i64; 3] {
-        xyz.map(|v| (v / self.side).floor() as i64)
-    }
-
-    /// Adds item `id` at `place`.
-    pub fn insert(&mut self, id: u32, place: &Place) {
-        let c = self.cell(&place.xyz);
-        self.cells.entry(c).or_default().push(id);
-    }
-
-    /// Removes item `id` at `place`.
-    pub fn remove(&mut self, id: u32, place: &Place) {
-        let c = self.cell(&place.xyz);
-        if let Some(v) = self.cells.get_mut(&c) {
-            v.retain(|&x| x != id);
+        let mut start = 0u32;
+        for run in runs.values_mut() {
+            let n = run.1;
+            *run = (start, start);
+            start += n;
         }
+        let mut items = vec![0u32; keys.len()];
+        for (i, k) in keys.iter().enumerate() {
+            let run = runs.get_mut(k).expect("counted above");
+            items[run.1 as usize] = i as u32;
+            run.1 += 1;
+        }
+        Cells { side, runs, items }
     }
 
     /// Calls `each` with every item in the cubes around `place`: a superset
     /// of the items within `side` metres.
     pub fn around(&self, place: &Place, mut each: impl FnMut(u32)) {
-        let [x, y, z] = self.cell(&place.xyz);
+        if self.items.is_empty() {
+            return;
+        }
+        let [x, y, z] = cell(self.side, &place.xyz);
         for dx in -1..=1 {
             for dy in -1..=1 {
                 for dz in -1..=1 {
-                    if let Some(v) = self.cells.get(&[x + dx, y + dy, z + dz]) {
-                        v.iter().copied().for_each(&mut each);
+                    if let Some(&(a, b)) = self.runs.get(&[x + dx, y + dy, z + dz]) {
+                        self.items[a as usize..b as usize]
+                            .iter()
+                            .copied()
+                            .for_each(&mut each);
                     }
                 }
             }
         }
+    }
+}
+
+fn cell(side: f64, xyz: &[f64; 3]) -> [i64; 3] {
+    xyz.map(|v| (v / side).floor() as i64)
+}
+
+/// The spacing rule over a fixed list of sites: for each site, how many
+/// chosen sites lie strictly closer than the spacing. Choosing or dropping a
+/// site updates only its neighbours, so "may this one be added?" is a
+/// lookup, and the sites ruled out by spacing are those with a count.
+#[derive(Debug, Clone)]
+pub struct Spacing<'a> {
+    sites: &'a [Place],
+    metres: f64,
+    cells: Option<Cells>,
+    blockers: Vec<u32>,
+}
+
+impl<'a> Spacing<'a> {
+    /// No site chosen yet; `metres` ≤ 0 means no rule.
+    pub fn new(sites: &'a [Place], metres: f64) -> Spacing<'a> {
+        Spacing {
+            sites,
+            metres,
+            cells: (metres > 0.0).then(|| Cells::new(sites, metres)),
+            blockers: vec![0; sites.len()],
+        }
+    }
+
+    /// Whether sites `a` and `b` break the rule (decided the same way
+    /// whichever is named first).
+    pub fn conflict(&self, a: usize, b: usize) -> bool {
+        let (a, b) = (a.min(b), a.max(b));
+        a != b && self.metres > 0.0 && self.sites[a].closer_than(&self.sites[b], self.metres)
+    }
+
+    /// How many sites the rule is over.
+    pub fn len(&self) -> usize {
+        self.sites.len()
+    }
+
+    /// Whether the rule is over no sites.
+    pub fn is_empty(&self) -> bool {
+        self.sites.is_empty()
+    }
+
+    /// How many chosen sites other than `j` are too close to `j`.
+    pub fn blockers(&self, j: usize) -> u32 {
+        self.blockers[j]
+    }
+
+    /// Whether `j` keeps its distance from every chosen site but `except`.
+    pub fn free(&self, j: usize, except: Option<usize>) -> bool {
+        let n = self.blockers[j];
+        match except {
+            Some(i) if n == 1 => self.conflict(i, j),
+            _ => n == 0,
+        }
+    }
+
+    /// Marks `j` chosen.
+    pub fn choose(&mut self, j: usize) {
+        self.neighbours(j, |b| *b += 1);
+    }
+
+    /// Marks `j` no longer chosen.
+    pub fn drop_site(&mut self, j: usize) {
+        self.neighbours(j, |b| *b -= 1);
+    }
+
+    fn neighbours(&mut self, j: usize, mut f: impl FnMut(&mut u32)) {
+        let Some(cells) = &self.cells else {
+            return;
+        };
+        let (sites, metres, blockers) = (self.sites, self.metres, &mut self.blockers);
+        cells.around(&sites[j], |k| {
+            let k = k as usize;
+            let (a, b) = (j.min(k), j.max(k));
+            if k != j && sites[a].closer_than(&sites[b], metres) {
+                f(&mut blockers[k]);
+            }
+        });
     }
 }
 
@@ -185,21 +295,78 @@ mod tests {
     }
 
     #[test]
-    fn grid_finds_every_neighbour() {
-        let centre = Place::new(Point::new(-2.3, 53.4));
-        let mut g = Grid::new(100.0);
-        let mut all = Vec::new();
-        for i in 0..200u32 {
-            let p = Place::new(Geodesic.destination(centre.point, i as f64 * 7.0, i as f64));
-            g.insert(i, &p);
-            all.push(p);
+    fn chord_shortcuts_agree_with_karney_around_the_threshold() {
+        let a = Place::new(Point::new(-2.35, 53.42));
+        for i in 0..2_000 {
+            let d = 0.5 + (i as f64) * 1.37;
+            let b = Place::new(Geodesic.destination(a.point, (i * 37 % 360) as f64, d));
+            let exact = geodesic(a.point, b.point);
+            for metres in [
+                exact - 0.02,
+                exact - 0.012,
+                exact - 0.005,
+                exact + 0.005,
+                exact + 0.012,
+                exact + 0.02,
+            ] {
+                assert_eq!(
+                    a.within(&b, metres),
+                    exact <= metres,
+                    "{exact} within {metres}"
+                );
+                assert_eq!(
+                    a.closer_than(&b, metres),
+                    exact < metres,
+                    "{exact} closer than {metres}"
+                );
+            }
         }
+    }
+
+    #[test]
+    fn cells_find_every_neighbour() {
+        let centre = Place::new(Point::new(-2.3, 53.4));
+        let all: Vec<Place> = (0..200)
+            .map(|i| Place::new(Geodesic.destination(centre.point, i as f64 * 7.0, i as f64)))
+            .collect();
+        let cells = Cells::new(&all, 100.0);
         let mut seen = Vec::new();
-        g.around(&centre, |i| seen.push(i));
+        cells.around(&centre, |i| seen.push(i));
+        let mut near = 0;
         for (i, p) in all.iter().enumerate() {
             if centre.within(p, 100.0) {
+                near += 1;
                 assert!(seen.contains(&(i as u32)), "{i}");
             }
+        }
+        assert!(near > 50, "the test must find neighbours: {near}");
+    }
+
+    #[test]
+    fn spacing_counts_the_chosen_sites_too_close() {
+        let centre = Point::new(-2.3, 53.4);
+        let sites: Vec<Place> = (0..60)
+            .map(|i| Place::new(Geodesic.destination(centre, i as f64 * 53.0, i as f64 * 9.0)))
+            .collect();
+        let mut rule = Spacing::new(&sites, 120.0);
+        let chosen = [0usize, 17, 33];
+        for &c in &chosen {
+            rule.choose(c);
+        }
+        for j in 0..sites.len() {
+            let brute = chosen
+                .iter()
+                .filter(|&&c| c != j && geodesic(sites[c].point, sites[j].point) < 120.0)
+                .count() as u32;
+            assert_eq!(rule.blockers(j), brute, "site {j}");
+        }
+        rule.drop_site(17);
+        for j in 0..sites.len() {
+            let brute = [0usize, 33]
+                .iter()
+                .filter(|&&c| c != j && geodesic(sites[c].point, sites[j].point) < 120.0)
+                .count() as u32;
+            assert_eq!(rule.blockers(j), brute, "site {j} after dropping 17");
         }
     }
 }

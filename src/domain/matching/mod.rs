@@ -31,6 +31,8 @@ pub mod score;
 #[cfg(test)]
 mod tests;
 
+use std::sync::Arc;
+
 use geo::{MultiPolygon, Point};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -38,7 +40,7 @@ use rust_decimal::prelude::ToPrimitive;
 use crate::domain::access::Principal;
 use crate::domain::asset::Asset;
 pub use constraints::{Reason, RejectedBy};
-use earth::{Grid, Place as At};
+use earth::{Cells, Place as At, Spacing};
 pub use request::{Limits, Place, SearchSpec, SiteSearchRequest};
 pub use score::{ScoreParts, Weights};
 
@@ -116,24 +118,27 @@ pub fn position(asset: &Asset) -> Option<Point<f64>> {
 
 struct Scored<'a> {
     asset: &'a Asset,
+    /// Metres from the searched point or line (0 for an area).
+    distance: f64,
     at: At,
     parts: ScoreParts,
     score: f64,
-    fee: Option<(Decimal, String)>,
+    fee: Option<(Decimal, Arc<str>)>,
 }
 
 /// Runs `spec` over `inside` (the assets in the search region with their
 /// distance from the searched point or line; 0 for an area), out of
-/// `total_assets` in the register, pricing with `fee`.
+/// `total_assets` in the register, pricing with `fee` (year-one fee and
+/// currency; shared, as it is asked of every candidate).
 pub fn run<'a>(
     spec: &SearchSpec,
     inside: impl IntoIterator<Item = (&'a Asset, f64)>,
     total_assets: usize,
-    mut fee: impl FnMut(&Asset) -> Option<(Decimal, String)>,
+    mut fee: impl FnMut(&Asset) -> Option<(Decimal, Arc<str>)>,
 ) -> Outcome<'a> {
     let mut rejected = RejectedBy::default();
     let mut seen = 0usize;
-    let mut pool: Vec<(Scored<'a>, f64)> = Vec::new();
+    let mut pool: Vec<Scored<'a>> = Vec::new();
     for (asset, distance) in inside {
         seen += 1;
         if let Err(r) = constraints::check(spec, asset) {
@@ -144,16 +149,14 @@ pub fn run<'a>(
             rejected.add(Reason::Outside);
             continue;
         };
-        pool.push((
-            Scored {
-                asset,
-                at: At::new(p),
-                parts: score::fixed_parts(spec, asset),
-                score: 0.0,
-                fee: fee(asset),
-            },
+        pool.push(Scored {
+            asset,
             distance,
-        ));
+            at: At::new(p),
+            parts: score::fixed_parts(spec, asset),
+            score: 0.0,
+            fee: fee(asset),
+        });
     }
     rejected.outside += total_assets.saturating_sub(seen);
 
@@ -166,13 +169,11 @@ pub fn run<'a>(
                 .iter()
                 .map(|d| (At::new(d.point), d.weight))
                 .collect();
-            let mut grid = Grid::new(reach);
-            for (i, (p, _)) in places.iter().enumerate() {
-                grid.insert(i as u32, p);
-            }
-            for (s, _) in &mut pool {
+            let at: Vec<At> = places.iter().map(|p| p.0).collect();
+            let cells = Cells::new(&at, reach);
+            for s in &mut pool {
                 let mut near = 0.0;
-                grid.around(&s.at, |i| {
+                cells.around(&s.at, |i| {
                     let (p, w) = &places[i as usize];
                     if s.at.within(p, reach) {
                         near += w;
@@ -182,15 +183,27 @@ pub fn run<'a>(
             }
         }
         None => {
-            for (s, d) in &mut pool {
-                s.parts.demand = score::closeness(spec, *d);
+            for s in &mut pool {
+                s.parts.demand = score::closeness(spec, s.distance);
             }
         }
     }
     // The fee part and the score.
+    // Neighbours mostly share a fee: convert each distinct one once.
+    let mut last: Option<(Decimal, Option<f64>)> = None;
     let fees: Vec<Option<f64>> = pool
         .iter()
-        .map(|(s, _)| s.fee.as_ref().and_then(|f| f.0.to_f64()))
+        .map(|s| {
+            let f = s.fee.as_ref()?.0;
+            match last {
+                Some((d, v)) if d == f => v,
+                _ => {
+                    let v = f.to_f64();
+                    last = Some((f, v));
+                    v
+                }
+            }
+        })
         .collect();
     let range = fees
         .iter()
@@ -198,20 +211,25 @@ pub fn run<'a>(
         .fold(None, |r: Option<(f64, f64)>, &f| {
             Some(r.map_or((f, f), |(lo, hi)| (lo.min(f), hi.max(f))))
         });
-    for ((s, _), f) in pool.iter_mut().zip(&fees) {
+    for (s, f) in pool.iter_mut().zip(&fees) {
         s.parts.fee = score::fee(*f, range);
         s.score = s.parts.score(&spec.weights);
     }
-    let mut pool: Vec<Scored<'a>> = pool.into_iter().map(|(s, _)| s).collect();
-    pool.sort_by(|a, b| {
+    // Rank order: best score first, ties by asset id. Indices are ordered,
+    // not the scored candidates, which are too large to move around.
+    let by_rank = |a: &u32, b: &u32| {
+        let (a, b) = (&pool[*a as usize], &pool[*b as usize]);
         b.score
             .total_cmp(&a.score)
             .then_with(|| a.asset.id.cmp(&b.asset.id))
-    });
-
+    };
+    let sites: Vec<At> = pool.iter().map(|s| s.at).collect();
+    let mut rule = Spacing::new(&sites, spec.min_spacing_m);
     let (chosen, coverage) = match spec.coverage_radius_m {
-        None => (spacing_select(spec, &pool), None),
+        None => (spacing_select(spec.sites_wanted, &mut rule, by_rank), None),
         Some(radius) => {
+            let mut order: Vec<u32> = (0..pool.len() as u32).collect();
+            order.sort_unstable_by(by_rank);
             let (demand, sampled): (Vec<(At, f64)>, bool) = match &spec.demand {
                 Some(d) => (
                     d.iter().map(|d| (At::new(d.point), d.weight)).collect(),
@@ -226,14 +244,18 @@ pub fn run<'a>(
                 ),
             };
             let inst = coverage::Instance {
-                sites: pool.iter().map(|s| s.at).collect(),
+                sites: order.iter().map(|&i| sites[i as usize]).collect(),
                 demand,
                 radius_m: radius,
                 min_spacing_m: spec.min_spacing_m,
                 k: spec.sites_wanted,
             };
             let sol = coverage::solve(&inst);
-            let centres: Vec<Point<f64>> = sol.chosen.iter().map(|&i| pool[i].at.point).collect();
+            let chosen: Vec<usize> = sol.chosen.iter().map(|&r| order[r] as usize).collect();
+            for &i in &chosen {
+                rule.choose(i);
+            }
+            let centres: Vec<Point<f64>> = chosen.iter().map(|&i| sites[i].point).collect();
             let out = CoverageOutcome {
                 fraction: if sol.total > 0.0 {
                     sol.covered / sol.total
@@ -247,29 +269,15 @@ pub fn run<'a>(
                 sampled,
                 region: coverage::region(&centres, radius),
             };
-            (sol.chosen, Some(out))
+            (chosen, Some(out))
         }
     };
 
-    // Candidates left out because a chosen site is too close.
-    if spec.min_spacing_m > 0.0 {
-        let mut grid = Grid::new(spec.min_spacing_m);
-        let mut is_chosen = vec![false; pool.len()];
-        for &i in &chosen {
-            grid.insert(i as u32, &pool[i].at);
-            is_chosen[i] = true;
-        }
-        for (j, s) in pool.iter().enumerate() {
-            if is_chosen[j] {
-                continue;
-            }
-            let mut close = false;
-            grid.around(&s.at, |i| {
-                close = close || s.at.closer_than(&pool[i as usize].at, spec.min_spacing_m);
-            });
-            if close {
-                rejected.add(Reason::Spacing);
-            }
+    // Candidates left out because a chosen site is too close (chosen sites
+    // are never too close to each other, so they have no blockers).
+    for j in 0..pool.len() {
+        if rule.blockers(j) > 0 {
+            rejected.add(Reason::Spacing);
         }
     }
 
@@ -284,7 +292,7 @@ pub fn run<'a>(
                 rank: n + 1,
                 score: s.score,
                 parts: s.parts,
-                annual_fee: s.fee.clone(),
+                annual_fee: s.fee.as_ref().map(|(f, c)| (*f, c.to_string())),
             }
         })
         .collect();
@@ -296,27 +304,37 @@ pub fn run<'a>(
     }
 }
 
-/// Spacing mode: best score first, skipping any candidate closer than the
-/// spacing to one already taken, until `sites_wanted`.
-fn spacing_select(spec: &SearchSpec, pool: &[Scored<'_>]) -> Vec<usize> {
-    let m = spec.min_spacing_m;
-    let mut grid = Grid::new(m);
+/// Spacing mode: best score first (`by_rank` over indices of the sites
+/// `rule` was built over), skipping any candidate closer than the spacing to
+/// one already taken, until `wanted`. Candidates are put in rank order a
+/// growing prefix at a time, since a few sites wanted rarely need more than
+/// the best few hundred of tens of thousands.
+fn spacing_select(
+    wanted: usize,
+    rule: &mut Spacing<'_>,
+    by_rank: impl Fn(&u32, &u32) -> std::cmp::Ordering,
+) -> Vec<usize> {
+    let n = rule.len();
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    let (mut sorted, mut next) = (0usize, 0usize);
     let mut chosen = Vec::new();
-    for (j, s) in pool.iter().enumerate() {
-        if chosen.len() == spec.sites_wanted {
-            break;
-        }
-        if m > 0.0 {
-            let mut close = false;
-            grid.around(&s.at, |i| {
-                close = close || s.at.closer_than(&pool[i as usize].at, m);
-            });
-            if close {
-                continue;
+    while chosen.len() < wanted && next < n {
+        if next == sorted {
+            let upto = (sorted * 4).max(wanted * 8).max(256).min(n);
+            let rest = &mut order[sorted..];
+            let take = upto - sorted;
+            if take < rest.len() {
+                rest.select_nth_unstable_by(take - 1, &by_rank);
             }
-            grid.insert(j as u32, &s.at);
+            rest[..take].sort_unstable_by(&by_rank);
+            sorted = upto;
         }
-        chosen.push(j);
+        let j = order[next] as usize;
+        next += 1;
+        if rule.blockers(j) == 0 {
+            rule.choose(j);
+            chosen.push(j);
+        }
     }
     chosen
 }
