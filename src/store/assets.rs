@@ -408,13 +408,12 @@ async fn upsert_rows(
         }
         sql.push('(');
         for p in first..first + COLUMNS {
-            sql.push('$');
-            sql.push_str(itoa::Buffer::new().format(p));
+            super::push_param(&mut sql, &**tx, p);
             sql.push(',');
         }
-        // created_at and updated_at are the same stamp.
-        sql.push('$');
-        sql.push_str(itoa::Buffer::new().format(first + COLUMNS - 1));
+        // created_at and updated_at are the same stamp (bound twice when
+        // placeholders are anonymous).
+        super::push_param(&mut sql, &**tx, first + COLUMNS - 1);
         sql.push(')');
     }
     sql.push_str(
@@ -429,6 +428,7 @@ async fn upsert_rows(
          RETURNING id, revision, in_use, installed",
     );
     let stamp = now();
+    let anonymous = tx.backend_name() == "SQLite";
     // Not cached: sqlx 0.9's Any driver declares a NULL f64 as float4, and
     // PostgreSQL would then hold a cached statement to that type and refuse
     // the next row that has a height (transact-rs/sqlx#4290).
@@ -453,6 +453,9 @@ async fn upsert_rows(
             .bind(d.photo_url.clone())
             .bind(source_json(d))
             .bind(stamp.clone());
+        if anonymous {
+            query = query.bind(stamp.clone());
+        }
     }
     let written = query.fetch_all(&mut **tx).await.map_err(|e| match &e {
         sqlx::Error::Database(d) if d.is_foreign_key_violation() => {

@@ -169,8 +169,8 @@ pub(super) async fn record_changes(
             if k > 1 {
                 sql.push(',');
             }
-            sql.push_str("($");
-            sql.push_str(itoa::Buffer::new().format(k));
+            sql.push('(');
+            super::push_param(&mut sql, &**tx, k);
             sql.push(')');
         }
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));

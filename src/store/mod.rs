@@ -215,3 +215,18 @@ fn conflict(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
         _ => StoreError::Database(e),
     }
 }
+
+/// Appends the placeholder of the `n`th (1-based) parameter of a statement
+/// with many: an anonymous `?` on SQLite, where numbered ones are looked up
+/// by a linear search when parsing and again by sqlx when binding
+/// (quadratic in a multi-row INSERT's thousands of parameters), `$n` on
+/// PostgreSQL, which takes nothing else. With `?`, values are bound in the
+/// order their placeholders appear.
+pub(crate) fn push_param(sql: &mut String, conn: &sqlx::AnyConnection, n: usize) {
+    if conn.backend_name() == "SQLite" {
+        sql.push('?');
+    } else {
+        sql.push('$');
+        sql.push_str(itoa::Buffer::new().format(n));
+    }
+}
