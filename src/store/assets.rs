@@ -408,12 +408,12 @@ async fn upsert_rows(
         }
         sql.push('(');
         for p in first..first + COLUMNS {
-            super::push_param(&mut sql, &**tx, p);
+            super::push_param(&mut sql, tx, p);
             sql.push(',');
         }
         // created_at and updated_at are the same stamp (bound twice when
         // placeholders are anonymous).
-        super::push_param(&mut sql, &**tx, first + COLUMNS - 1);
+        super::push_param(&mut sql, tx, first + COLUMNS - 1);
         sql.push(')');
     }
     sql.push_str(

@@ -170,7 +170,7 @@ pub(super) async fn record_changes(
                 sql.push(',');
             }
             sql.push('(');
-            super::push_param(&mut sql, &**tx, k);
+            super::push_param(&mut sql, tx, k);
             sql.push(')');
         }
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
