@@ -162,11 +162,16 @@ impl Store {
         const CHUNK: usize = 500;
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(CHUNK) {
-            // `$1, $2, ...`: both backends take numbered placeholders.
-            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let mut placeholders = String::with_capacity(chunk.len() * 6);
+            for i in 1..=chunk.len() {
+                if i > 1 {
+                    placeholders.push_str(", ");
+                }
+                super::push_param_for(&mut placeholders, self.backend == Backend::Sqlite, i);
+            }
             let sql = format!(
                 concat!("SELECT ", asset_columns!(), " FROM assets WHERE id IN ({})"),
-                placeholders.join(", ")
+                placeholders
             );
             let mut query = sqlx::query_as::<_, AssetRow>(sqlx::AssertSqlSafe(sql));
             for id in chunk {

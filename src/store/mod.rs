@@ -223,7 +223,12 @@ fn conflict(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
 /// PostgreSQL, which takes nothing else. With `?`, values are bound in the
 /// order their placeholders appear.
 pub(crate) fn push_param(sql: &mut String, conn: &sqlx::AnyConnection, n: usize) {
-    if conn.backend_name() == "SQLite" {
+    push_param_for(sql, conn.backend_name() == "SQLite", n);
+}
+
+/// [`push_param`] where the backend is known without a connection.
+pub(crate) fn push_param_for(sql: &mut String, sqlite: bool, n: usize) {
+    if sqlite {
         sql.push('?');
     } else {
         sql.push('$');
