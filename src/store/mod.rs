@@ -13,6 +13,7 @@
 mod applications;
 mod areas;
 mod assets;
+mod attachments;
 mod changes;
 mod fees;
 mod identity;
@@ -27,10 +28,9 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
-pub use applications::{
-    ApplicationQuery, ApplicationSort, AttachRefusal, Change, NewEvent, Occupancy, new_id,
-};
+pub use applications::{ApplicationQuery, ApplicationSort, Change, NewEvent, Occupancy, new_id};
 pub use assets::{Deleted, StoredAsset, UpsertOutcome, Upserted};
+pub use attachments::AttachRefusal;
 pub use changes::{ChangeBatch, ChangeCursor};
 pub use identity::{
     Authority, Organisation, TokenGrant, TokenInfo, TokenScope, generate_token, hash_token,
