@@ -1,5 +1,5 @@
 //! The little Earth geometry matching needs: Earth-centred positions,
-//! geodesic distances decided from chords, cells for "who is within r
+//! geodesic distances decided from chords, a grid for "who is within r
 //! metres", the spacing rule's bookkeeping, and geodesic circles.
 //!
 //! The index has its own copy of the ECEF conversion (`index::geodesy`);
@@ -11,7 +11,6 @@
 //! exactly what an independent geodesic check says.
 
 use geo::{Destination, Distance, Geodesic, LineString, Point, Polygon};
-use rustc_hash::FxHashMap;
 
 /// WGS84 semi-major axis, metres.
 const A: f64 = 6_378_137.0;
@@ -117,68 +116,184 @@ fn arc_at(lat: f64, c: f64) -> f64 {
     c + c * c * c / (24.0 * r * r)
 }
 
-/// Places bucketed once in Earth-centred cubes of a given side, so the
-/// places within that many metres of a point are found in the 27 cubes
-/// around it. Built once per search and only read after: the items sit in
-/// one array sorted by cube, and a fast (non-keyed) hash maps each cube to
-/// its run, so a query costs 27 probes and no allocation.
+/// Places bucketed once for "who is within `reach` metres of here": a grid
+/// over the plane tangent to the Earth at the places' mean position.
+///
+/// The orthogonal projection onto a plane never lengthens a chord, and a
+/// chord never exceeds the geodesic, so every place within `reach` geodesic
+/// metres of a point lies within `reach` of it in the plane: the grid gives a
+/// superset, whatever the region's size or latitude (far-away places only
+/// crowd the plane, they are never missed). Cells are a quarter of `reach`
+/// wide and the items sit in one array sorted by row then column, so the
+/// disc around a query is one slice per row of cells: about nine slices,
+/// no hashing, and a few more places than the disc holds to test exactly.
 #[derive(Debug, Clone)]
 pub struct Cells {
+    reach: f64,
+    frame: Frame,
     side: f64,
-    runs: FxHashMap<[i64; 3], (u32, u32)>,
+    origin: [f64; 2],
+    cols: usize,
+    rows: usize,
+    /// `starts[r * cols + c]..starts[r * cols + c + 1]`: the run of cell
+    /// (r, c) in `items`.
+    starts: Vec<u32>,
     items: Vec<u32>,
 }
 
-impl Cells {
-    /// Buckets `places` (item `i` is `places[i]`) for neighbourhoods of
-    /// `side` metres (> 0).
-    pub fn new(places: &[Place], side: f64) -> Cells {
-        let side = side.max(1e-3);
-        // A counting sort by cube: count, give each cube its run, place.
-        let keys: Vec<[i64; 3]> = places.iter().map(|p| cell(side, &p.xyz)).collect();
-        let mut runs: FxHashMap<[i64; 3], (u32, u32)> = FxHashMap::default();
-        for k in &keys {
-            runs.entry(*k).or_insert((0, 0)).1 += 1;
+/// Two axes of the tangent plane, and a point on it.
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    east: [f64; 3],
+    north: [f64; 3],
+}
+
+impl Frame {
+    /// The plane tangent at the direction of the mean of `places`.
+    fn around(places: &[Place]) -> Frame {
+        let mut m = [0.0; 3];
+        for p in places {
+            for (a, v) in m.iter_mut().zip(p.xyz) {
+                *a += v;
+            }
         }
-        let mut start = 0u32;
-        for run in runs.values_mut() {
-            let n = run.1;
-            *run = (start, start);
-            start += n;
-        }
-        let mut items = vec![0u32; keys.len()];
-        for (i, k) in keys.iter().enumerate() {
-            let run = runs.get_mut(k).expect("counted above");
-            items[run.1 as usize] = i as u32;
-            run.1 += 1;
-        }
-        Cells { side, runs, items }
+        let len = (m[0] * m[0] + m[1] * m[1] + m[2] * m[2]).sqrt();
+        let up = if len > 1.0 {
+            m.map(|v| v / len)
+        } else {
+            [1.0, 0.0, 0.0]
+        };
+        // East is perpendicular to the polar axis and to up; at a pole any
+        // horizontal direction will do.
+        let e = [-up[1], up[0], 0.0];
+        let el = (e[0] * e[0] + e[1] * e[1]).sqrt();
+        let east = if el > 1e-12 {
+            [e[0] / el, e[1] / el, 0.0]
+        } else {
+            [0.0, 1.0, 0.0]
+        };
+        let north = [
+            up[1] * east[2] - up[2] * east[1],
+            up[2] * east[0] - up[0] * east[2],
+            up[0] * east[1] - up[1] * east[0],
+        ];
+        Frame { east, north }
     }
 
-    /// Calls `each` with every item in the cubes around `place`: a superset
-    /// of the items within `side` metres.
+    /// Plane coordinates of a position (an orthogonal projection).
+    fn project(&self, xyz: &[f64; 3]) -> [f64; 2] {
+        let dot = |a: &[f64; 3]| a[0] * xyz[0] + a[1] * xyz[1] + a[2] * xyz[2];
+        [dot(&self.east), dot(&self.north)]
+    }
+}
+
+/// Most cells per place the grid may have (a sparse set of places spread
+/// far apart gets wider cells instead of a huge empty grid).
+const CELLS_PER_PLACE: f64 = 4.0;
+
+impl Cells {
+    /// Buckets `places` (item `i` is `places[i]`) for neighbourhoods of
+    /// `reach` metres (> 0).
+    pub fn new(places: &[Place], reach: f64) -> Cells {
+        let reach = reach.max(1e-3);
+        let frame = Frame::around(places);
+        let xy: Vec<[f64; 2]> = places.iter().map(|p| frame.project(&p.xyz)).collect();
+        let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
+        for p in &xy {
+            for k in 0..2 {
+                lo[k] = lo[k].min(p[k]);
+                hi[k] = hi[k].max(p[k]);
+            }
+        }
+        if xy.is_empty() {
+            (lo, hi) = ([0.0; 2], [0.0; 2]);
+        }
+        let (w, h) = (hi[0] - lo[0], hi[1] - lo[1]);
+        let most = (CELLS_PER_PLACE * places.len() as f64).max(64.0);
+        // A quarter of the reach, or wider when that would be too many cells.
+        let side = (reach / 4.0).max(((w + reach) * (h + reach) / most).sqrt());
+        let cols = (w / side) as usize + 1;
+        let rows = (h / side) as usize + 1;
+        let key = |p: &[f64; 2]| {
+            let c = (((p[0] - lo[0]) / side) as usize).min(cols - 1);
+            let r = (((p[1] - lo[1]) / side) as usize).min(rows - 1);
+            r * cols + c
+        };
+        // A counting sort by cell.
+        let mut starts = vec![0u32; rows * cols + 1];
+        let keys: Vec<usize> = xy.iter().map(key).collect();
+        for &k in &keys {
+            starts[k + 1] += 1;
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        let mut next = starts.clone();
+        let mut items = vec![0u32; keys.len()];
+        for (i, &k) in keys.iter().enumerate() {
+            items[next[k] as usize] = i as u32;
+            next[k] += 1;
+        }
+        Cells {
+            reach,
+            frame,
+            side,
+            origin: lo,
+            cols,
+            rows,
+            starts,
+            items,
+        }
+    }
+
+    /// Calls `each` with every item in the cells the disc of `reach` around
+    /// `place` touches in the plane: a superset of the items within `reach`
+    /// geodesic metres.
     pub fn around(&self, place: &Place, mut each: impl FnMut(u32)) {
         if self.items.is_empty() {
             return;
         }
-        let [x, y, z] = cell(self.side, &place.xyz);
-        for dx in -1..=1 {
-            for dy in -1..=1 {
-                for dz in -1..=1 {
-                    if let Some(&(a, b)) = self.runs.get(&[x + dx, y + dy, z + dz]) {
-                        self.items[a as usize..b as usize]
-                            .iter()
-                            .copied()
-                            .for_each(&mut each);
-                    }
-                }
+        let [x, y] = self.frame.project(&place.xyz);
+        let (x, y) = (x - self.origin[0], y - self.origin[1]);
+        let r = self.reach;
+        let s = self.side;
+        let last_row = self.rows as f64 - 1.0;
+        let last_col = self.cols as f64 - 1.0;
+        let r0 = ((y - r) / s).floor().max(0.0);
+        let r1 = ((y + r) / s).floor().min(last_row);
+        let mut row = r0;
+        while row <= r1 {
+            // The disc's half-width over this band of rows (the outer rows
+            // also hold what rounding clamped into them).
+            let b0 = if row == 0.0 {
+                f64::NEG_INFINITY
+            } else {
+                row * s
+            };
+            let b1 = if row == last_row {
+                f64::INFINITY
+            } else {
+                row * s + s
+            };
+            let dy = if y < b0 {
+                b0 - y
+            } else if y > b1 {
+                y - b1
+            } else {
+                0.0
+            };
+            let half = (r * r - dy * dy).max(0.0).sqrt();
+            let c0 = ((x - half) / s).floor().max(0.0);
+            let c1 = ((x + half) / s).floor().min(last_col);
+            if c0 <= c1 {
+                let base = row as usize * self.cols;
+                let a = self.starts[base + c0 as usize] as usize;
+                let b = self.starts[base + c1 as usize + 1] as usize;
+                self.items[a..b].iter().copied().for_each(&mut each);
             }
+            row += 1.0;
         }
     }
-}
-
-fn cell(side: f64, xyz: &[f64; 3]) -> [i64; 3] {
-    xyz.map(|v| (v / side).floor() as i64)
 }
 
 /// The spacing rule over a fixed list of sites: for each site, how many
@@ -340,6 +455,49 @@ mod tests {
             }
         }
         assert!(near > 50, "the test must find neighbours: {near}");
+    }
+
+    /// The grid misses no neighbour anywhere: across the antimeridian, at a
+    /// pole, over a whole country, with the query outside the places' box.
+    #[test]
+    fn cells_miss_no_neighbour_anywhere() {
+        use rand::{Rng, SeedableRng, rngs::StdRng};
+        let mut rng = StdRng::seed_from_u64(7);
+        for (lon, lat, spread_m) in [
+            (-2.35, 53.42, 5_000.0),
+            (179.999, -16.5, 3_000.0),
+            (0.0, 89.99, 2_000.0),
+            (-3.0, 54.0, 600_000.0),
+            (12.0, -0.01, 50.0),
+        ] {
+            let centre = Point::new(lon, lat);
+            let scatter = |rng: &mut StdRng| {
+                Place::new(Geodesic.destination(
+                    centre,
+                    rng.random_range(0.0..360.0),
+                    spread_m * rng.random::<f64>().sqrt(),
+                ))
+            };
+            let places: Vec<Place> = (0..400).map(|_| scatter(&mut rng)).collect();
+            for reach in [spread_m / 50.0, spread_m / 7.0, spread_m] {
+                let cells = Cells::new(&places, reach);
+                for _ in 0..40 {
+                    // Some queries lie beyond the places' box.
+                    let q = if rng.random_bool(0.2) {
+                        Place::new(Geodesic.destination(centre, 45.0, spread_m * 1.05))
+                    } else {
+                        scatter(&mut rng)
+                    };
+                    let mut seen = vec![false; places.len()];
+                    cells.around(&q, |i| seen[i as usize] = true);
+                    for (i, p) in places.iter().enumerate() {
+                        if geodesic(q.point, p.point) <= reach {
+                            assert!(seen[i], "({lon}, {lat}) reach {reach}: missed {i}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
