@@ -36,6 +36,7 @@ mod openapi_strict;
 mod operations;
 mod panics;
 mod register;
+mod replicas;
 mod saved_site_searches;
 mod schemathesis;
 mod site_searches;
