@@ -36,6 +36,7 @@ pub fn router() -> Router<AppState> {
 
 /// Body of `POST /v1/authorities`.
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(super) struct NewAuthority {
     /// Lower-case slug, e.g. `trafford`.
     code: String,
@@ -80,6 +81,7 @@ async fn list_authorities(State(state): State<AppState>) -> ApiResult<impl IntoR
 
 /// Body of `POST /v1/organisations`.
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(super) struct NewOrganisation {
     /// Lower-case slug.
     slug: String,
@@ -108,6 +110,7 @@ async fn create_organisation(
 
 /// Body of `POST /v1/tokens`.
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(super) struct NewToken {
     /// `admin`, `staff` (needs `authority`) or `operator` (needs `organisation`).
     role: String,

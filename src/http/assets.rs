@@ -469,8 +469,7 @@ impl AssetWrite {
 }
 
 fn feature_from_value(v: serde_json::Value) -> ApiResult<AssetDetails> {
-    let f: AssetWrite =
-        serde_json::from_value(v).map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    let f: AssetWrite = super::error::from_body(v)?;
     f.into_details()
 }
 
@@ -569,7 +568,7 @@ async fn replace(
 #[utoipa::path(patch, path = "/v1/assets/{id}", tag = "assets",
     params(("id" = String, Path, description = "Asset id"),
         ("If-Match" = Option<String>, Header, description = "The `ETag` read with the asset: the write is refused with 412 if the asset changed since")),
-    request_body(content = Object, content_type = "application/merge-patch+json", description = "A partial feature: `properties` and/or `geometry`"),
+    request_body(content = AssetPatch, content_type = "application/merge-patch+json", description = "A partial feature: `properties` and/or `geometry`"),
     responses(
         (status = 200, description = "The asset as stored, with its new `ETag`", body = AssetFeature, content_type = "application/geo+json"),
         (status = 412, description = "`If-Match` names an older revision", body = Problem, content_type = "application/problem+json"),

@@ -138,7 +138,7 @@ impl From<StoreError> for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         match r {
-            JsonRejection::JsonDataError(e) => ApiError::invalid("body", e.body_text()),
+            JsonRejection::JsonDataError(e) => body_error(&e.body_text()),
             JsonRejection::JsonSyntaxError(e) => ApiError::BadRequest(e.body_text()),
             JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
                 "expected a JSON body with Content-Type: application/json".into(),
@@ -147,6 +147,52 @@ impl From<JsonRejection> for ApiError {
             other => ApiError::BadRequest(other.body_text()),
         }
     }
+}
+
+/// A request body already read as JSON, deserialised into `T`; a mismatch
+/// is a 422 naming the member by its path ([`body_error`]).
+pub fn from_body<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> ApiResult<T> {
+    serde_path_to_error::deserialize(body).map_err(|e| body_error(&e.to_string()))
+}
+
+/// A 422 for a JSON body of the wrong shape, from the deserialiser's
+/// message (`Failed to deserialize ...: properties: unknown field `x`,
+/// expected ...`): an unknown member is named by its path in the body
+/// (`properties.x`), so a client sees which member to drop; any other
+/// mismatch is reported against `body` with the message.
+pub fn body_error(message: &str) -> ApiError {
+    let text = message
+        .strip_prefix("Failed to deserialize the JSON body into the target type: ")
+        .unwrap_or(message);
+    if let Some(at) = text.find("unknown field `") {
+        let rest = &text[at + "unknown field `".len()..];
+        if let Some(end) = rest.find('`') {
+            let name = &rest[..end];
+            // serde_path_to_error's path, which ends with the member itself
+            // when the deserialiser has already stepped into it.
+            let path = text[..at].trim_end().trim_end_matches(':');
+            let field = if path.is_empty() || path == "." {
+                name.to_string()
+            } else if path == name || path.ends_with(&format!(".{name}")) {
+                path.to_string()
+            } else {
+                format!("{path}.{name}")
+            };
+            // `, expected `a` or `b` at line 1 column 9` → "expected `a` or `b`".
+            let expected = rest[end + 1..]
+                .trim_start_matches(", ")
+                .split(" at line ")
+                .next()
+                .unwrap_or_default();
+            let message = if expected.is_empty() {
+                "unknown field".to_string()
+            } else {
+                format!("unknown field; {expected}")
+            };
+            return ApiError::invalid(field, message);
+        }
+    }
+    ApiError::invalid("body", message)
 }
 
 impl From<QueryRejection> for ApiError {

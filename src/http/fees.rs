@@ -15,6 +15,7 @@ use super::auth::Caller;
 use super::conditional::{etag, if_match};
 use super::openapi::{BadRequest, Forbidden, NotFound, Unauthorized, Unprocessable};
 use super::{ApiError, ApiResult, AppState, Json};
+use crate::domain::asset::InvalidField;
 use crate::domain::fee_versions::{PublishedSchedule, current as current_version};
 use crate::domain::fees::{self, FeeSchedule, QuoteTerms};
 
@@ -104,7 +105,7 @@ async fn history(
 #[utoipa::path(put, path = "/v1/authorities/{code}/fee-schedule", tag = "fees",
     params(("code" = String, Path, description = "Authority code"),
         ("If-Match" = Option<String>, Header, description = "The `ETag` read with the schedule: refused with 412 if a version was published since")),
-    request_body(content = Object, description = "A fee schedule document (docs/fees.md; examples in data/fees/)"),
+    request_body(content = FeeScheduleInput, description = "A fee schedule document (docs/fees.md; examples in data/fees/)"),
     responses((status = 201, description = "The published version", body = Object),
         (status = 412, description = "`If-Match` names an older version", body = Problem, content_type = "application/problem+json"),
         (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
@@ -119,8 +120,16 @@ async fn publish(
 ) -> ApiResult<impl IntoResponse> {
     caller.require_authority(&code)?;
     known_authority(&state, &code).await?;
-    let schedule: FeeSchedule =
-        serde_json::from_value(body).map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    let unknown = fees::unknown_members(&body);
+    if !unknown.is_empty() {
+        return Err(ApiError::Invalid(
+            unknown
+                .into_iter()
+                .map(|f| InvalidField::new(f, "unknown field: not a member of a fee schedule"))
+                .collect(),
+        ));
+    }
+    let schedule: FeeSchedule = super::error::from_body(body)?;
     fees::validate(&schedule)?;
     let published = state
         .register
@@ -135,6 +144,9 @@ async fn publish(
 
 #[derive(Deserialize)]
 struct QuoteRequest {
+    /// Optional here so that an unknown member among the terms is named
+    /// before a missing list of assets.
+    #[serde(default)]
     assets: Vec<String>,
     #[serde(flatten)]
     terms: Value,
@@ -151,8 +163,7 @@ async fn quote(
     _caller: Caller,
     Json(body): Json<QuoteRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    let terms: QuoteTerms =
-        serde_json::from_value(body.terms).map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    let terms: QuoteTerms = super::error::from_body(body.terms)?;
     terms.validate()?;
     if body.assets.is_empty() {
         return Err(ApiError::invalid("assets", "name at least one asset"));

@@ -267,7 +267,8 @@ struct LayerParams {
     params(("code" = String, Path, description = "Authority code"),
         ("layer" = Option<String>, Query, description = "ward, fee_zone or conservation_area (default: all)")),
     responses((status = 200, description = "The polygons", body = AreaFeatureCollection, content_type = "application/geo+json"),
-        (status = 400, response = BadRequest), (status = 401, response = Unauthorized), (status = 404, response = NotFound)))]
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized), (status = 404, response = NotFound),
+        (status = 422, response = Unprocessable)))]
 async fn list_areas(
     State(state): State<AppState>,
     _reader: Reader,

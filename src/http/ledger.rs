@@ -54,7 +54,8 @@ pub struct LedgerParams {
 /// and admin.
 #[utoipa::path(get, path = "/v1/authorities/{code}/ledger", operation_id = "authority_ledger", tag = "ledger",
     params(("code" = String, Path, description = "Authority code"), LedgerParams),
-    responses((status = 200, description = "The year's ledger (or CSV with `format=csv`)", body = Ledger),
+    responses((status = 200, description = "The year's ledger (or CSV with `format=csv`: one row per charge)",
+            content(("application/json" = Ledger), ("text/csv" = String))),
         (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden), (status = 404, response = NotFound),
         (status = 422, response = Unprocessable)))]

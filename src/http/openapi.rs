@@ -139,6 +139,7 @@ fn complete_answers(doc: &mut Value) {
             }
         }
     }
+    super::openapi_strict::tighten(doc);
 }
 
 /// This document.
@@ -215,7 +216,7 @@ async fn api() -> impl IntoResponse {
         super::site_searches::list,
         super::site_searches::fetch,
     ),
-    components(responses(BadRequest, Unauthorized, Forbidden, NotFound, Unprocessable, UnsupportedMediaType), schemas(
+    components(responses(BadRequest, Unauthorized, Forbidden, NotFound, Unprocessable, UnsupportedMediaType, PayloadTooLarge, TooManyRequests), schemas(
         Problem,
         InvalidField,
         AssetFeatureCollection,
@@ -242,6 +243,15 @@ async fn api() -> impl IntoResponse {
         super::admin::TokenList,
         QuoteBody,
         AreaFeatureCollection,
+        super::openapi_strict::FeeScheduleInput,
+        super::openapi_strict::FeeApplicationFee,
+        super::openapi_strict::FeeStructuralSurvey,
+        super::openapi_strict::AssetPatch,
+        super::openapi_strict::OgcFeaturePage,
+        super::openapi_strict::OgcFeature,
+        super::openapi_strict::AreaFeaturePage,
+        super::openapi_strict::AreaFeature,
+        super::openapi_strict::AreaProperties,
         crate::domain::application::ApplicationRequest,
         crate::domain::application::EquipmentRequest,
         crate::domain::application::ContactRequest,
@@ -430,6 +440,8 @@ pub struct AssetProperties {
 pub struct AssetInput {
     /// `Feature` (optional).
     r#type: Option<String>,
+    /// Ignored: the id is derived from the authority and `ref`.
+    id: Option<Value>,
     /// Point, Polygon or MultiPolygon in WGS84.
     geometry: Value,
     properties: AssetInputProperties,
@@ -456,6 +468,22 @@ pub struct AssetInputProperties {
     listed: Option<bool>,
     photo_url: Option<String>,
     source_attributes: Option<BTreeMap<String, Value>>,
+    /// Derived, as `GET` writes it: ignored.
+    authority: Option<Value>,
+    /// Derived: ignored.
+    ward: Option<Value>,
+    /// Derived: ignored.
+    fee_zone: Option<Value>,
+    /// Derived: ignored.
+    in_conservation_area: Option<Value>,
+    /// Derived: ignored.
+    distance_m: Option<Value>,
+    /// Kept by applications: ignored.
+    free_capacity: Option<Value>,
+    /// Kept by applications: ignored.
+    shared: Option<Value>,
+    /// Kept by installations: ignored.
+    attachments_in_use: Option<Value>,
 }
 
 /// Body of `POST /v1/assets/search`.
@@ -638,6 +666,25 @@ pub struct Unprocessable(Problem);
 )]
 #[allow(dead_code)]
 pub struct UnsupportedMediaType(Problem);
+
+/// 413: the body is larger than this operation takes.
+#[derive(ToResponse)]
+#[response(
+    description = "The body is over the size limit (judged from `Content-Length` before it is read)",
+    content_type = "application/problem+json"
+)]
+#[allow(dead_code)]
+pub struct PayloadTooLarge(Problem);
+
+/// 429: this token (or address) sent more requests than its rate.
+#[derive(ToResponse)]
+#[response(
+    description = "Over the rate limit; `Retry-After` says when to try again",
+    content_type = "application/problem+json",
+    headers(("Retry-After" = u64, description = "Seconds to wait"))
+)]
+#[allow(dead_code)]
+pub struct TooManyRequests(Problem);
 
 /// This document as a page a person can read.
 ///

@@ -79,8 +79,7 @@ pub async fn run_and_save(
     body: Value,
 ) -> ApiResult<(String, Vec<u8>)> {
     let request_text = body.to_string();
-    let req: SiteSearchRequest =
-        serde_json::from_value(body).map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    let req: SiteSearchRequest = super::error::from_body(body)?;
     let spec = req
         .parse(today(), &state.settings.site_search_limits)
         .map_err(ApiError::Invalid)?;

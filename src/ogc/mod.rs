@@ -126,7 +126,17 @@ pub fn add_collection_paths(doc: &mut Value) {
         op["operationId"] = json!(format!("items_{}", c.id.replace('-', "_")));
         op["summary"] = json!(format!("The features of {}", c.title.to_lowercase()));
         op["parameters"] = json!(parameters);
+        if let Source::Areas(_) = c.source {
+            op["responses"]["200"]["content"]["application/geo+json"]["schema"] =
+                json!({"$ref": "#/components/schemas/AreaFeaturePage"});
+        }
         doc["paths"][format!("/collections/{}/items", c.id)] = json!({ "get": op });
+    }
+    // Any collection's items, the private ones too: features of any shape.
+    if let Some(schema) = doc.pointer_mut(&format!(
+        "{template}/responses/200/content/application~1geo+json/schema"
+    )) {
+        *schema = json!({"$ref": "#/components/schemas/OgcFeaturePage"});
     }
 }
 

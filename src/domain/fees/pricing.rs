@@ -43,6 +43,7 @@ impl QuoteSite {
 
 /// The term a quote is asked for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct QuoteTerms {
     /// Length of the concession in years, 1 to [`MAX_TERM_YEARS`].
     pub term_years: u32,

@@ -5,9 +5,11 @@ use super::*;
 
 /// A published fee schedule: one version of one authority's charges.
 ///
-/// Unknown top-level fields are ignored, so the document can grow optional
-/// parts without breaking older readers; fields of the wrong type are refused
-/// when deserialising. Decimals must be JSON strings (`"270.00"`), never
+/// Unknown top-level fields are ignored when a stored document is read, so
+/// the document can grow optional parts without breaking older readers; a
+/// document sent to be published is checked with [`unknown_members`] first,
+/// so a misspelt field is refused rather than lost. Fields of the wrong type
+/// are refused when deserialising. Decimals must be JSON strings (`"270.00"`), never
 /// numbers. Call [`validate`] before applying a schedule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeeSchedule {
@@ -218,4 +220,61 @@ pub(super) fn check_fraction(field: &str, value: Decimal, what: &str) -> Result<
         ));
     }
     Ok(())
+}
+
+/// The members of a fee schedule document, at the top level.
+pub const SCHEDULE_MEMBERS: [&str; 12] = [
+    "currency",
+    "effective_from",
+    "application_fee",
+    "annual_rent",
+    "zone_multipliers",
+    "power_annual",
+    "structural_survey",
+    "shared_site_discount",
+    "annual_indexation",
+    "subsidy_share",
+    "new_pole_fee",
+    "service_charge_annual",
+];
+/// Members `GET` adds to a published version (`authority`, `version`,
+/// `published_at`): accepted and ignored when publishing, so a client can
+/// edit what it read and send it back.
+pub const PUBLISHED_MEMBERS: [&str; 3] = ["authority", "version", "published_at"];
+/// The members of `application_fee`.
+pub const APPLICATION_FEE_MEMBERS: [&str; 3] = ["base", "sites_included", "per_additional_site"];
+/// The members of `structural_survey`.
+pub const STRUCTURAL_SURVEY_MEMBERS: [&str; 2] = ["fee", "if_older_than_years"];
+
+/// Every member of a schedule document sent for publication that is not
+/// part of the document, by its path (`application_fee.bse`, or
+/// `annual_rent.lamppost` for a rent or power charge keyed by no asset kind
+/// or power supply), in document order.
+pub fn unknown_members(doc: &serde_json::Value) -> Vec<String> {
+    let mut unknown = Vec::new();
+    let Some(top) = doc.as_object() else {
+        return unknown;
+    };
+    for (key, value) in top {
+        if !SCHEDULE_MEMBERS.contains(&key.as_str()) && !PUBLISHED_MEMBERS.contains(&key.as_str()) {
+            unknown.push(key.clone());
+            continue;
+        }
+        let kinds = AssetKind::ALL.map(AssetKind::as_str);
+        let supplies =
+            crate::domain::asset::PowerSupply::ALL.map(crate::domain::asset::PowerSupply::as_str);
+        let known: &[&str] = match key.as_str() {
+            "application_fee" => &APPLICATION_FEE_MEMBERS,
+            "structural_survey" => &STRUCTURAL_SURVEY_MEMBERS,
+            "annual_rent" => &kinds,
+            "power_annual" => &supplies,
+            _ => continue,
+        };
+        for inner in value.as_object().into_iter().flat_map(|m| m.keys()) {
+            if !known.contains(&inner.as_str()) {
+                unknown.push(format!("{key}.{inner}"));
+            }
+        }
+    }
+    unknown
 }

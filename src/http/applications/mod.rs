@@ -110,12 +110,9 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> axum::extract::FromRequest<S
                 "send the body as application/json, not {ct:?}"
             )));
         }
-        serde_json::from_slice(&bytes)
-            .map(OptionalJson)
-            .map_err(|e| match e.classify() {
-                serde_json::error::Category::Data => ApiError::invalid("body", e.to_string()),
-                _ => ApiError::BadRequest(format!("the body is not JSON: {e}")),
-            })
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::BadRequest(format!("the body is not JSON: {e}")))?;
+        crate::http::error::from_body(value).map(OptionalJson)
     }
 }
 

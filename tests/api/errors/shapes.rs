@@ -308,7 +308,7 @@ on_both_databases!(
                 &json!({"geometry": point(0.0, 0.0), "colour": "red"}),
             )
             .await,
-            "body",
+            "colour",
         )
         .await;
         invalid(

@@ -149,3 +149,45 @@ fn unusable_requests_are_refused_naming_the_field() {
     assert_eq!(err.field, "assets");
     assert!(err.message.contains("LP-1"), "{err}");
 }
+
+#[test]
+fn the_member_lists_are_the_documents_members() {
+    let doc = serde_json::json!({
+        "currency": "GBP",
+        "effective_from": "2027-01-01",
+        "application_fee": {"base": "100", "sites_included": 5, "per_additional_site": "10"},
+        "annual_rent": {},
+        "structural_survey": {"fee": "50", "if_older_than_years": 30},
+        "new_pole_fee": "1000",
+        "service_charge_annual": "12",
+    });
+    let full: FeeSchedule = serde_json::from_value(doc).unwrap();
+    let written = serde_json::to_value(&full).unwrap();
+    let keys = |v: &serde_json::Value| -> Vec<String> {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let sorted = |a: &[&str]| -> Vec<String> {
+        let mut k: Vec<String> = a.iter().map(|s| s.to_string()).collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&written), sorted(&SCHEDULE_MEMBERS));
+    assert_eq!(
+        keys(&written["application_fee"]),
+        sorted(&APPLICATION_FEE_MEMBERS)
+    );
+    assert_eq!(
+        keys(&written["structural_survey"]),
+        sorted(&STRUCTURAL_SURVEY_MEMBERS)
+    );
+    assert!(unknown_members(&written).is_empty());
+    let mut misspelt = written.clone();
+    misspelt["anual_rent"] = serde_json::json!({});
+    misspelt["application_fee"]["bse"] = serde_json::json!("1");
+    misspelt["version"] = serde_json::json!(3);
+    let mut unknown = unknown_members(&misspelt);
+    unknown.sort();
+    assert_eq!(unknown, ["anual_rent", "application_fee.bse"]);
+}
