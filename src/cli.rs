@@ -411,15 +411,18 @@ async fn import_file(store: Store, args: ImportArgs) -> anyhow::Result<()> {
     };
     let mode = mapping.mode().map_err(anyhow::Error::msg)?;
     let mapping = mapping.into_mapping().map_err(anyhow::Error::msg)?;
-    let rows = if csv {
-        import::parse_csv(&bytes, &mapping)?
+    // Rows are parsed as they are written (see `import_rows_with`), so the
+    // bar's length is counted up front: a CSV file's lines after the header
+    // (exact unless cells span lines or lines are blank), GeoJSON's features.
+    let (rows, expected): (Box<dyn Iterator<Item = import::ParsedRow> + Send>, usize) = if csv {
+        let rows = import::csv_rows(&bytes, &mapping)?;
+        (Box::new(rows), csv_line_count(&bytes).saturating_sub(1))
     } else {
-        import::parse_geojson(&bytes, &mapping)?
+        let rows = import::geojson_rows(&bytes, &mapping)?;
+        let n = rows.size_hint().0;
+        (Box::new(rows), n)
     };
-    if let Some(path) = &args.rejections {
-        write_rejections(path, &rows)?;
-    }
-    let bar = ProgressBar::new(rows.len() as u64);
+    let bar = ProgressBar::new(expected as u64);
     bar.set_style(
         ProgressStyle::with_template(
             "{spinner} importing [{bar:40}] {pos}/{len} rows ({per_sec}, {eta} left)",
@@ -430,14 +433,34 @@ async fn import_file(store: Store, args: ImportArgs) -> anyhow::Result<()> {
     if args.json {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
+    // Every refused row, for --rejections (the report keeps the first 100).
+    let refused = std::sync::Mutex::new(Vec::new());
+    let keep_refused = args.rejections.is_some();
+    let rows = rows.inspect(|r| {
+        if let (true, Err(reason)) = (keep_refused, &r.outcome) {
+            refused
+                .lock()
+                .expect("refused rows")
+                .push((r.line, reason.clone()));
+        }
+    });
+    store.prepare_bulk_import().await?;
     let report = import_rows_with(
         ImportTarget::Store(&store),
         &args.authority,
         mode,
         rows,
-        &|n| bar.set_position(n as u64),
+        &|n| {
+            if n as u64 > bar.length().unwrap_or(0) {
+                bar.set_length(n as u64);
+            }
+            bar.set_position(n as u64)
+        },
     )
     .await?;
+    if let Some(path) = &args.rejections {
+        write_rejections(path, &refused.into_inner().expect("refused rows"))?;
+    }
     bar.finish_and_clear();
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
@@ -478,17 +501,21 @@ async fn import_file(store: Store, args: ImportArgs) -> anyhow::Result<()> {
 }
 
 /// Every refused row of a parsed file as CSV: `line,reason`.
-fn write_rejections(path: &Path, rows: &[import::ParsedRow]) -> anyhow::Result<()> {
+fn write_rejections(path: &Path, rows: &[(u64, String)]) -> anyhow::Result<()> {
     let mut w =
         csv::Writer::from_path(path).with_context(|| format!("creating {}", path.display()))?;
     w.write_record(["line", "reason"])?;
-    for r in rows {
-        if let Err(reason) = &r.outcome {
-            w.write_record([r.line.to_string().as_str(), reason])?;
-        }
+    for (line, reason) in rows {
+        w.write_record([line.to_string().as_str(), reason])?;
     }
     w.flush()?;
     Ok(())
+}
+
+/// Lines of a text: line breaks, plus one for a last line without one.
+fn csv_line_count(bytes: &[u8]) -> usize {
+    let breaks = bytes.iter().filter(|&&b| b == b'\n').count();
+    breaks + usize::from(bytes.last().is_some_and(|&b| b != b'\n'))
 }
 
 async fn import_areas(store: Store, args: AreaArgs) -> anyhow::Result<()> {

@@ -271,6 +271,61 @@ fn import_json_reports_inserted_updated_and_rejected_lines() {
     assert!(stdout.contains("line 3: "), "{stdout}");
 }
 
+/// More rows than one CLI batch (50,000), parsed as they are written: every
+/// good row lands once, every bad one is in the `--rejections` file with its
+/// line, and the report counts them all.
+#[test]
+fn a_file_of_several_batches_lands_whole_with_every_rejection_listed() {
+    let db = temp_db();
+    create_authority(&db, "trafford");
+    let n = 120_001;
+    let mut csv = String::from("ref,kind,lon,lat\n");
+    let mut bad_lines = Vec::new();
+    for i in 0..n {
+        // Line i + 2; every 1,000th row has a latitude out of range.
+        if i % 1000 == 7 {
+            csv.push_str(&format!("R{i},lamp_post,-2.3,95\n"));
+            bad_lines.push(i + 2);
+        } else {
+            let lon = -2.5 + (i as f64) * 1e-6;
+            csv.push_str(&format!("R{i},lamp_post,{lon:.6},53.4\n"));
+        }
+    }
+    let file = write_file(db.dir.path(), "big.csv", &csv);
+    let rejections = db.dir.path().join("rejections.csv");
+    let out = run(streetcell(&db)
+        .args([
+            "import",
+            "--authority",
+            "trafford",
+            "--json",
+            "--rejections",
+        ])
+        .arg(&rejections)
+        .arg(&file));
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let report: Value = serde_json::from_str(text(&out.stdout).trim()).expect("JSON report");
+    assert_eq!(report["inserted"], n - bad_lines.len(), "{report}");
+    assert_eq!(report["rejected_total"], bad_lines.len(), "{report}");
+    let listed = std::fs::read_to_string(&rejections).expect("rejections file");
+    let lines: Vec<usize> = listed
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(lines, bad_lines, "every rejected line, in file order");
+    runtime().block_on(async {
+        let store = Store::connect(&db.url).await.expect("connect");
+        let assets = store.all_assets().await.unwrap();
+        assert_eq!(assets.len(), n - bad_lines.len());
+        let refs: std::collections::HashSet<String> =
+            assets.into_iter().map(|a| a.details.asset_ref).collect();
+        assert!(refs.contains("R0") && refs.contains(&format!("R{}", n - 1)));
+        assert!(!refs.contains("R7"));
+        store.close().await;
+    });
+}
+
 #[test]
 fn import_refuses_unknown_authorities_and_files() {
     let db = temp_db();

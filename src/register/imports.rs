@@ -14,7 +14,7 @@ use super::Register;
 use crate::domain::asset::{AssetDetails, asset_id};
 use crate::domain::reimport::{Given, ImportMode};
 use crate::import::ParsedRow;
-use crate::store::{Imported, Store, StoreResult, StoredAsset, UpsertOutcome};
+use crate::store::{Imported, ImportedBatch, Store, StoreResult, StoredAsset, UpsertOutcome};
 
 /// Rejections listed in full in a report; the rest are counted.
 pub const REJECTIONS_LISTED: usize = 100;
@@ -146,9 +146,17 @@ pub enum ImportTarget<'a> {
     Store(&'a Store),
 }
 
-/// Rows written per transaction: big enough to amortise commits, small
-/// enough that one bad batch or a crash loses little work.
+/// Rows written per transaction over HTTP: big enough to amortise commits,
+/// small enough that one bad batch or a crash loses little work and the
+/// index shows an import's rows as it goes.
 pub const IMPORT_BATCH: usize = 1000;
+
+/// Rows written per transaction by the CLI (straight to the database):
+/// fewer commits, and fewer passes over the id index, whose keys are hashes
+/// so every batch touches pages all over it (see BENCHMARKS.md). A SQLite
+/// batch holds the write lock for a second or two, within the 10 s that
+/// other writers wait.
+pub const STORE_IMPORT_BATCH: usize = 50_000;
 
 /// Writes the good rows of a parsed file in batches, one transaction each,
 /// and reports the bad ones. `progress` is told how many rows are done.
@@ -174,6 +182,11 @@ where
 /// unless a row was rejected or none was accepted (then it counts them as
 /// `absent_kept`). Replace keeps the ids of the file's rows (tens of bytes
 /// each) to know which assets the file listed.
+///
+/// Parsing and writing overlap: each batch is written by its own task while
+/// this one parses the next (on a multi-threaded runtime; on a
+/// current-thread one they take turns). Batches are still written one after
+/// another, in file order.
 pub async fn import_rows_with<I>(
     target: ImportTarget<'_>,
     authority: &str,
@@ -189,34 +202,64 @@ where
         mode: mode.as_str(),
         ..ImportReport::default()
     };
+    let (store, batch_rows) = match target {
+        ImportTarget::Register(r) => (&r.store, IMPORT_BATCH),
+        ImportTarget::Store(s) => (s, STORE_IMPORT_BATCH),
+    };
+    // Over HTTP the register publishes what this import writes (see
+    // `own_changes.rs`); the guard hands anything left unpublished to
+    // `catch_up` should this future be dropped.
+    let mut publishing = match target {
+        ImportTarget::Register(r) => Some(Deferred {
+            register: r,
+            import: r.own.begin_import(),
+            pending: Vec::new(),
+            published: 0,
+        }),
+        ImportTarget::Store(_) => None,
+    };
     let mut listed: HashSet<String> = HashSet::new();
     let mut rows = rows.into_iter();
     let mut done = 0;
+    // The batch being written, and how many rows it stands for.
+    let mut writing: Option<(WriteTask, usize)> = None;
     loop {
-        let (batch, seen) = next_batch(&mut rows, &mut report);
+        let (batch, seen) = next_batch(&mut rows, &mut report, batch_rows);
+        if let Some((task, seen)) = writing.take() {
+            complete(task, &mut report, &mut publishing, authority).await?;
+            done += seen;
+            progress(done);
+        }
         if seen == 0 {
             break;
         }
         if mode == ImportMode::Replace {
             listed.extend(batch.iter().map(|(d, _)| asset_id(authority, &d.asset_ref)));
         }
-        if !batch.is_empty() {
-            let written = match target {
-                ImportTarget::Register(r) => r.import_batch(authority, batch, mode).await?,
-                ImportTarget::Store(s) => s.import_assets(authority, batch, mode).await?,
-            };
-            for w in &written {
-                report.count_cleared(w);
-            }
+        if batch.is_empty() {
+            done += seen;
+            progress(done);
+        } else {
+            let (store, authority) = (store.clone(), authority.to_string());
+            let own = publishing
+                .as_ref()
+                .map(|p| (p.register.own.clone(), p.import));
+            let task = tokio::spawn(async move {
+                let written = store.import_assets(&authority, batch, mode).await?;
+                // At once, before this process's next `catch_up` can read
+                // the feed: those rows are this import's to publish.
+                if let Some((own, import)) = own {
+                    own.written(import, &written);
+                }
+                Ok(written)
+            });
+            writing = Some((task, seen));
         }
-        done += seen;
-        progress(done);
+    }
+    if let Some(p) = &mut publishing {
+        p.flush().await?;
     }
     if mode == ImportMode::Replace {
-        let store = match target {
-            ImportTarget::Register(r) => &r.store,
-            ImportTarget::Store(s) => s,
-        };
         if report.rejected_total > 0 || listed.is_empty() {
             report.absent_kept = store.count_unlisted(authority, &listed).await?;
         } else {
@@ -231,28 +274,107 @@ where
     Ok(report)
 }
 
+/// Counts what a written batch did and passes it on for publication.
+async fn complete(
+    task: WriteTask,
+    report: &mut ImportReport,
+    publishing: &mut Option<Deferred<'_>>,
+    authority: &str,
+) -> StoreResult<()> {
+    let written = finish(task).await?;
+    for w in &written.rows {
+        report.count_cleared(w);
+    }
+    if let Some(p) = publishing {
+        p.add(authority, written.rows).await?;
+    }
+    Ok(())
+}
+
+/// One batch being written by its own task.
+type WriteTask = tokio::task::JoinHandle<StoreResult<ImportedBatch>>;
+
+/// The rows a write task wrote; its panic goes on in the caller.
+async fn finish(task: WriteTask) -> StoreResult<ImportedBatch> {
+    match task.await {
+        Ok(written) => written,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Cancelled: the runtime is shutting down.
+        Err(_) => Err(sqlx::Error::WorkerCrashed.into()),
+    }
+}
+
+/// An HTTP import's rows, written and waiting to be published.
+///
+/// Publishing folds the index's delta into its base once the delta passes
+/// 4,096 changes, a bulk load of the whole register; publishing every
+/// 1,000-row batch made a 1M-row import rebuild the index some 250 times.
+/// So rows are published when those waiting reach the number published so
+/// far (at least one batch): a handful of folds whatever the file's size,
+/// and the first rows show within a batch.
+struct Deferred<'a> {
+    register: &'a Register,
+    import: u64,
+    pending: Vec<(String, Imported)>,
+    published: usize,
+}
+
+impl Deferred<'_> {
+    async fn add(&mut self, authority: &str, rows: Vec<Imported>) -> StoreResult<()> {
+        self.pending
+            .extend(rows.into_iter().map(|w| (authority.to_string(), w)));
+        if self.pending.len() >= self.published.max(IMPORT_BATCH) {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> StoreResult<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let rows = std::mem::take(&mut self.pending);
+        self.published += rows.len();
+        self.register.publish_imported(self.import, rows).await
+    }
+}
+
+impl Drop for Deferred<'_> {
+    fn drop(&mut self) {
+        self.register.own.end_import(self.import);
+    }
+}
+
 impl Register {
-    /// Writes one batch of an import (see [`Store::import_assets`]) and
-    /// publishes the rows as stored.
-    pub async fn import_batch(
+    /// Publishes rows an import wrote, as stored, unless another
+    /// publication touched them since the import began: those are read
+    /// back from the database (they may have changed after the import
+    /// wrote them).
+    async fn publish_imported(
         &self,
-        authority: &str,
-        rows: Vec<(AssetDetails, Given)>,
-        mode: ImportMode,
-    ) -> StoreResult<Vec<Imported>> {
-        let written = self.store.import_assets(authority, rows, mode).await?;
-        let stored = written
-            .iter()
-            .map(|w| StoredAsset {
-                id: w.written.id.clone(),
-                authority: authority.to_string(),
-                details: w.details.clone(),
+        import: u64,
+        rows: Vec<(String, Imported)>,
+    ) -> StoreResult<()> {
+        let _publishing = self.publishing.lock().await;
+        let ids: Vec<&str> = rows.iter().map(|(_, w)| w.written.id.as_str()).collect();
+        let touched = self.own.published(import, &ids);
+        let stored = rows
+            .into_iter()
+            .filter(|(_, w)| !touched.contains(&w.written.id))
+            .map(|(authority, w)| StoredAsset {
+                id: w.written.id,
+                authority,
+                details: w.details,
                 occupancy: w.written.occupancy,
                 revision: w.written.revision,
             })
             .collect();
-        self.publish(stored, Vec::new()).await;
-        Ok(written)
+        if !touched.is_empty() {
+            let touched: Vec<String> = touched.into_iter().collect();
+            self.refresh_locked(&touched).await?;
+        }
+        self.apply_index(stored, Vec::new());
+        Ok(())
     }
 
     /// Removes the authority's assets not in `listed` (see
@@ -269,21 +391,22 @@ impl Register {
     }
 }
 
-/// Up to [`IMPORT_BATCH`] good rows (recording bad ones on the way), and
-/// how many rows were read.
+/// Up to `size` good rows (recording bad ones on the way), and how many
+/// rows were read.
 fn next_batch(
     rows: &mut (impl Iterator<Item = ParsedRow> + Send),
     report: &mut ImportReport,
+    size: usize,
 ) -> (Vec<(AssetDetails, Given)>, usize) {
     let mut pull = || {
-        let mut good = Vec::with_capacity(IMPORT_BATCH.min(64));
+        let mut good = Vec::with_capacity(size.min(64));
         let mut seen = 0;
         for row in rows.by_ref() {
             seen += 1;
             match row.outcome {
                 Ok(details) => {
                     good.push((details, row.given));
-                    if good.len() == IMPORT_BATCH {
+                    if good.len() == size {
                         break;
                     }
                 }

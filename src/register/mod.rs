@@ -31,6 +31,7 @@ mod fees;
 mod identity;
 mod imports;
 mod ledger;
+mod own_changes;
 mod sessions;
 mod site_searches;
 
@@ -78,6 +79,9 @@ pub struct Register {
     schedules: ArcSwap<HashMap<String, Vec<PublishedSchedule>>>,
     /// Token revocations, see `identity.rs`.
     tokens: identity::Revocations,
+    /// Change-feed rows this process's imports publish themselves, see
+    /// `own_changes.rs`.
+    own: Arc<own_changes::OwnChanges>,
 }
 
 impl Register {
@@ -102,6 +106,7 @@ impl Register {
             caught_up: Mutex::new(std::time::Instant::now()),
             schedules: ArcSwap::from_pointee(HashMap::new()),
             tokens: identity::Revocations::new(revoked),
+            own: Arc::default(),
         };
         register.reload_schedules().await?;
         Ok(register)
@@ -172,6 +177,13 @@ impl Register {
     /// the index, off the async workers: folding a large delta into the base
     /// can take a moment on a big register. Call with `publishing` held.
     fn apply_locked(&self, rows: Vec<StoredAsset>, deletes: Vec<String>) {
+        self.own.touch(rows.iter().map(|r| &r.id).chain(&deletes));
+        self.apply_index(rows, deletes);
+    }
+
+    /// [`Register::apply_locked`] without noting the ids for running
+    /// imports (an import's own publication).
+    fn apply_index(&self, rows: Vec<StoredAsset>, deletes: Vec<String>) {
         let areas = self.areas();
         blocking(|| {
             let upserts = rows.into_iter().map(|r| place(&areas, r)).collect();
@@ -194,14 +206,24 @@ impl Register {
         let mut total = 0;
         // The feed is read in batches; keep going while batches are full.
         let _publishing = self.publishing.lock().await;
+        let orphans = self.own.take_orphans();
+        if !orphans.is_empty() {
+            if let Err(e) = self.refresh_locked(&orphans).await {
+                self.own.return_orphans(orphans);
+                return Err(e);
+            }
+            total += orphans.len();
+        }
         loop {
             let cursor = *self.cursor.lock().expect("cursor lock");
             let batch = self.store.changes_after(cursor).await?;
-            if !batch.ids.is_empty() {
-                self.refresh_locked(&batch.ids).await?;
+            // Rows this process's imports wrote are theirs to publish.
+            let ids = self.own.foreign_ids(&batch.rows, batch.next);
+            if !ids.is_empty() {
+                self.refresh_locked(&ids).await?;
             }
             *self.cursor.lock().expect("cursor lock") = batch.next;
-            total += batch.ids.len();
+            total += ids.len();
             if !batch.more {
                 *self.caught_up.lock().expect("caught-up lock") = std::time::Instant::now();
                 return Ok(total);

@@ -21,17 +21,19 @@ use super::{Backend, Store, StoreResult};
 
 /// Where a reader of the feed stands: every row at or before
 /// `(txid, seq)` in `(txid, seq)` order is applied and final.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+///
+/// It is also the key of one row of the feed (ordered as the feed is read).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ChangeCursor {
-    txid: i64,
-    seq: i64,
+    pub(super) txid: i64,
+    pub(super) seq: i64,
 }
 
 /// One read of the feed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeBatch {
-    /// Ids to re-read, sorted and without repeats.
-    pub ids: Vec<String>,
+    /// The rows read: each row's key and asset id, in feed order.
+    pub rows: Vec<(ChangeCursor, String)>,
     /// The cursor after this batch.
     pub next: ChangeCursor,
     /// True when the read hit its row limit: read again at once.
@@ -123,13 +125,14 @@ impl Store {
             .take_while(|(txid, _, _)| *txid < horizon)
             .last()
             .map_or(cursor, |&(txid, seq, _)| ChangeCursor { txid, seq });
-        let mut ids: Vec<String> = rows.into_iter().map(|r| r.2).collect();
-        ids.sort();
-        ids.dedup();
+        let rows = rows
+            .into_iter()
+            .map(|(txid, seq, id)| (ChangeCursor { txid, seq }, id))
+            .collect();
         // A full batch that could not move the cursor would be read again
         // forever; it means over `BATCH` rows wait behind one transaction.
         Ok(ChangeBatch {
-            ids,
+            rows,
             more: more && next != cursor,
             next,
         })
@@ -157,11 +160,14 @@ pub(super) async fn record_change(tx: &mut Transaction<'static, Any>, id: &str) 
 }
 
 /// Appends every id of `ids` to the feed inside the writer's transaction,
-/// many rows per statement (an import writes thousands at once).
+/// many rows per statement (an import writes thousands at once); returns
+/// the rows' keys, in no particular order.
 pub(super) async fn record_changes(
     tx: &mut Transaction<'static, Any>,
     ids: &[String],
-) -> StoreResult<()> {
+) -> StoreResult<Vec<ChangeCursor>> {
+    let sqlite = tx.backend_name() == "SQLite";
+    let mut keys = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(1_000) {
         let mut sql = String::with_capacity(48 + chunk.len() * 8);
         sql.push_str("INSERT INTO asset_changes (asset_id) VALUES ");
@@ -173,11 +179,18 @@ pub(super) async fn record_changes(
             super::push_param(&mut sql, tx, k);
             sql.push(')');
         }
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        sql.push_str(if sqlite {
+            " RETURNING 0, seq"
+        } else {
+            " RETURNING txid, seq"
+        });
+        let mut query = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql));
         for id in chunk {
             query = query.bind(id.clone());
         }
-        query.execute(&mut **tx).await?;
+        for (txid, seq) in query.fetch_all(&mut **tx).await? {
+            keys.push(ChangeCursor { txid, seq });
+        }
     }
-    Ok(())
+    Ok(keys)
 }

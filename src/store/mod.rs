@@ -18,6 +18,7 @@ mod changes;
 mod fees;
 mod identity;
 mod ledger;
+mod pg_import;
 mod reimport;
 mod sessions;
 mod site_searches;
@@ -35,7 +36,7 @@ pub use changes::{ChangeBatch, ChangeCursor};
 pub use identity::{
     Authority, Organisation, TokenGrant, TokenInfo, TokenScope, generate_token, hash_token,
 };
-pub use reimport::{Imported, Unlisted};
+pub use reimport::{Imported, ImportedBatch, Unlisted};
 pub use sessions::StoredSession;
 pub use site_searches::{NewSiteSearch, SiteSearchRow, SiteSearchScope};
 
@@ -83,6 +84,9 @@ pub struct Store {
     read: AnyPool,
     write: AnyPool,
     backend: Backend,
+    /// PostgreSQL through sqlx's own driver, for what the `Any` driver
+    /// cannot do (`COPY`, for imports); connects on first use.
+    pg: Option<sqlx::PgPool>,
 }
 
 impl Store {
@@ -108,6 +112,7 @@ impl Store {
                     read,
                     write,
                     backend,
+                    pg: None,
                 }
             }
             Backend::Postgres => {
@@ -116,10 +121,15 @@ impl Store {
                     .acquire_timeout(Duration::from_secs(10))
                     .connect(url)
                     .await?;
+                let pg = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_lazy(url)?;
                 Store {
                     read: pool.clone(),
                     write: pool,
                     backend,
+                    pg: Some(pg),
                 }
             }
         };
@@ -154,10 +164,26 @@ impl Store {
         Ok(())
     }
 
+    /// Readies the store for a large import by this process alone (the
+    /// CLI): on SQLite, a 256 MiB page cache for the writer, so the id
+    /// index (hashes: each batch touches pages all over it) stays in memory
+    /// instead of being re-read and spilled on every batch.
+    pub async fn prepare_bulk_import(&self) -> StoreResult<()> {
+        if self.backend == Backend::Sqlite {
+            sqlx::query("PRAGMA cache_size = -262144")
+                .execute(&self.write)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Closes the pools, waiting for queries in flight.
     pub async fn close(&self) {
         self.write.close().await;
         self.read.close().await;
+        if let Some(pg) = &self.pg {
+            pg.close().await;
+        }
     }
 }
 

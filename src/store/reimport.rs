@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 use sqlx::{Any, Transaction};
 
 use super::assets::{AssetRow, asset_columns, upsert_in};
-use super::changes::record_changes;
+use super::changes::{ChangeCursor, record_changes};
 use super::{Backend, Store, StoreResult, StoredAsset, Upserted, now};
 use crate::domain::asset::{AssetDetails, asset_id};
 use crate::domain::reimport::{Given, ImportMode, reconcile};
@@ -36,6 +36,17 @@ pub struct Imported {
     pub cleared: Vec<String>,
 }
 
+/// What one batch of an import wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedBatch {
+    /// Each row, in input order.
+    pub rows: Vec<Imported>,
+    /// The keys of the batch's change-feed rows (one per row, in no
+    /// particular order): the writer publishes these rows itself, so its
+    /// own `catch_up` may pass over them.
+    pub changes: Vec<ChangeCursor>,
+}
+
 /// What removing the unlisted assets did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Unlisted {
@@ -44,6 +55,59 @@ pub struct Unlisted {
     /// Assets held by live applications or installations, kept and made
     /// `unavailable` (those already unavailable are listed too).
     pub retired: Vec<String>,
+}
+
+/// Each row reconciled by `mode` with the asset stored under its id (from
+/// `stored`): the details to write and the stored values they clear.
+pub(super) fn reconcile_batch(
+    rows: Vec<(AssetDetails, Given)>,
+    ids: &[String],
+    mut stored: HashMap<String, StoredAsset>,
+    mode: ImportMode,
+) -> (Vec<AssetDetails>, Vec<Vec<String>>) {
+    let mut details = Vec::with_capacity(rows.len());
+    let mut cleared = Vec::with_capacity(rows.len());
+    for ((row, given), id) in rows.into_iter().zip(ids) {
+        let (d, c) = match stored.remove(id) {
+            Some(s) => reconcile(&s.details, row, given, mode),
+            None => (row, Vec::new()),
+        };
+        details.push(d);
+        cleared.push(c);
+    }
+    (details, cleared)
+}
+
+/// Whether an id appears twice.
+fn repeats(ids: &[String]) -> bool {
+    let mut seen = HashSet::with_capacity(ids.len());
+    !ids.iter().all(|id| seen.insert(id.as_str()))
+}
+
+/// Indexes of `details` in ref order: the order rows are locked and written
+/// in, so concurrent imports of one council take row locks alike.
+pub(super) fn ref_order(details: &[AssetDetails]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..details.len()).collect();
+    order.sort_by(|&a, &b| details[a].asset_ref.cmp(&details[b].asset_ref));
+    order
+}
+
+/// What was written, row by row, in input order.
+pub(super) fn imported(
+    written: Vec<Upserted>,
+    details: Vec<AssetDetails>,
+    cleared: Vec<Vec<String>>,
+) -> Vec<Imported> {
+    written
+        .into_iter()
+        .zip(details)
+        .zip(cleared)
+        .map(|((written, details), cleared)| Imported {
+            written,
+            details,
+            cleared,
+        })
+        .collect()
 }
 
 impl Store {
@@ -65,43 +129,66 @@ impl Store {
     /// Writes one batch of imported rows of `authority` (no ref twice),
     /// each reconciled with the asset stored under its ref by `mode`.
     /// Returns what was written, in input order.
+    ///
+    /// On PostgreSQL the rows go in by `COPY` into a temporary table and one
+    /// upsert from it (see `pg_import`); elsewhere by multi-row statements.
+    /// Both take the same locks in the same order and store the same rows.
     pub async fn import_assets(
         &self,
         authority: &str,
         rows: Vec<(AssetDetails, Given)>,
         mode: ImportMode,
-    ) -> StoreResult<Vec<Imported>> {
+    ) -> StoreResult<ImportedBatch> {
         let ids: Vec<String> = rows
             .iter()
             .map(|(d, _)| asset_id(authority, &d.asset_ref))
             .collect();
-        let mut tx = self.begin_import(authority).await?;
-        let mut stored = self.locked_rows(&mut tx, &ids).await?;
-        let mut details = Vec::with_capacity(rows.len());
-        let mut cleared = Vec::with_capacity(rows.len());
-        for ((row, given), id) in rows.into_iter().zip(&ids) {
-            let (d, c) = match stored.remove(id) {
-                Some(s) => reconcile(&s.details, row, given, mode),
-                None => (row, Vec::new()),
-            };
-            details.push(d);
-            cleared.push(c);
+        match &self.pg {
+            // A ref twice would have one upsert touch a row twice, which
+            // PostgreSQL refuses; the statement path splits such batches.
+            Some(pg) if !repeats(&ids) => {
+                super::pg_import::import_assets(pg, authority, rows, ids, mode).await
+            }
+            _ => self.write_import(authority, rows, ids, mode).await,
         }
+    }
+
+    /// [`Store::import_assets`] by multi-row `INSERT` statements whatever
+    /// the database (what SQLite always does): public so tests can compare
+    /// PostgreSQL's `COPY` path with it.
+    #[doc(hidden)]
+    pub async fn import_assets_by_statements(
+        &self,
+        authority: &str,
+        rows: Vec<(AssetDetails, Given)>,
+        mode: ImportMode,
+    ) -> StoreResult<ImportedBatch> {
+        let ids: Vec<String> = rows
+            .iter()
+            .map(|(d, _)| asset_id(authority, &d.asset_ref))
+            .collect();
+        self.write_import(authority, rows, ids, mode).await
+    }
+
+    /// [`Store::import_assets_by_statements`] with the rows' ids.
+    async fn write_import(
+        &self,
+        authority: &str,
+        rows: Vec<(AssetDetails, Given)>,
+        ids: Vec<String>,
+        mode: ImportMode,
+    ) -> StoreResult<ImportedBatch> {
+        let mut tx = self.begin_import(authority).await?;
+        let stored = self.locked_rows(&mut tx, &ids).await?;
+        let (details, cleared) = reconcile_batch(rows, &ids, stored, mode);
         // Written in ref order, the order the rows were locked in.
-        let mut order: Vec<usize> = (0..details.len()).collect();
-        order.sort_by(|&a, &b| details[a].asset_ref.cmp(&details[b].asset_ref));
-        let written = upsert_in(&mut tx, authority, &details, &ids, order).await?;
+        let order = ref_order(&details);
+        let (written, changes) = upsert_in(&mut tx, authority, &details, &ids, order).await?;
         tx.commit().await?;
-        Ok(written
-            .into_iter()
-            .zip(details)
-            .zip(cleared)
-            .map(|((written, details), cleared)| Imported {
-                written,
-                details,
-                cleared,
-            })
-            .collect())
+        Ok(ImportedBatch {
+            rows: imported(written, details, cleared),
+            changes,
+        })
     }
 
     /// The stored rows among `ids`, locked until `tx` ends (PostgreSQL; on
@@ -117,15 +204,20 @@ impl Store {
         };
         let mut out = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(CHUNK) {
-            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let mut placeholders = String::with_capacity(chunk.len() * 6);
+            for i in 1..=chunk.len() {
+                if i > 1 {
+                    placeholders.push_str(", ");
+                }
+                super::push_param_for(&mut placeholders, self.backend == Backend::Sqlite, i);
+            }
             let sql = format!(
                 concat!(
                     "SELECT ",
                     asset_columns!(),
                     " FROM assets WHERE id IN ({}) ORDER BY ref{}"
                 ),
-                placeholders.join(", "),
-                lock
+                placeholders, lock
             );
             let mut query = sqlx::query_as::<_, AssetRow>(sqlx::AssertSqlSafe(sql));
             for id in chunk {

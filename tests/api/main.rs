@@ -10,6 +10,7 @@ mod axe;
 mod bng;
 mod browser;
 mod browser_finder;
+mod bulk_import;
 mod capacity;
 mod consistency;
 mod console;
