@@ -36,6 +36,11 @@ use streetcell::domain::matching::earth::Place as At;
 use streetcell::domain::matching::{self, Limits, SiteSearchRequest};
 use streetcell::index::AssetIndex;
 
+/// The server's allocator (`main.rs`), so allocations cost what they cost
+/// when served.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const N: usize = 50_000;
 const LON: (f64, f64) = (-2.38, -2.305);
 const LAT: (f64, f64) = (53.40, 53.445);

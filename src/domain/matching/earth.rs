@@ -257,23 +257,21 @@ impl Cells {
         let (x, y) = (x - self.origin[0], y - self.origin[1]);
         let r = self.reach;
         let s = self.side;
-        let last_row = self.rows as f64 - 1.0;
-        let last_col = self.cols as f64 - 1.0;
-        let r0 = ((y - r) / s).floor().max(0.0);
-        let r1 = ((y + r) / s).floor().min(last_row);
-        let mut row = r0;
-        while row <= r1 {
+        let Some((r0, r1)) = span(y - r, y + r, s, self.rows - 1) else {
+            return;
+        };
+        for row in r0..=r1 {
             // The disc's half-width over this band of rows (the outer rows
             // also hold what rounding clamped into them).
-            let b0 = if row == 0.0 {
+            let b0 = if row == 0 {
                 f64::NEG_INFINITY
             } else {
-                row * s
+                row as f64 * s
             };
-            let b1 = if row == last_row {
+            let b1 = if row == self.rows - 1 {
                 f64::INFINITY
             } else {
-                row * s + s
+                (row + 1) as f64 * s
             };
             let dy = if y < b0 {
                 b0 - y
@@ -283,17 +281,26 @@ impl Cells {
                 0.0
             };
             let half = (r * r - dy * dy).max(0.0).sqrt();
-            let c0 = ((x - half) / s).floor().max(0.0);
-            let c1 = ((x + half) / s).floor().min(last_col);
-            if c0 <= c1 {
-                let base = row as usize * self.cols;
-                let a = self.starts[base + c0 as usize] as usize;
-                let b = self.starts[base + c1 as usize + 1] as usize;
+            if let Some((c0, c1)) = span(x - half, x + half, s, self.cols - 1) {
+                let base = row * self.cols;
+                let a = self.starts[base + c0] as usize;
+                let b = self.starts[base + c1 + 1] as usize;
                 self.items[a..b].iter().copied().for_each(&mut each);
             }
-            row += 1.0;
         }
     }
+}
+
+/// The cells `lo..=hi` (plane metres from the grid's origin) cover along one
+/// axis of `last + 1` cells of width `s`, or `None` when none. Truncating a
+/// non-negative quotient is its floor (and needs no call to `floor`).
+fn span(lo: f64, hi: f64, s: f64, last: usize) -> Option<(usize, usize)> {
+    if hi < 0.0 || lo > hi {
+        return None;
+    }
+    let a = if lo <= 0.0 { 0 } else { (lo / s) as usize };
+    let b = ((hi / s) as usize).min(last);
+    (a <= b).then_some((a, b))
 }
 
 /// The spacing rule over a fixed list of sites: for each site, how many
