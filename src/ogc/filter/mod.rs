@@ -60,6 +60,20 @@ pub fn check_lang(lang: Option<&str>) -> Result<(), FilterError> {
     }
 }
 
+/// Most rule calls the CQL2 parser may make for one filter. Unclosed
+/// parentheses before an unfinished function call make its backtracking
+/// double with each level (found by `fuzz/fuzz_targets/cql2_filter.rs`: 24
+/// levels took minutes of a core); the largest filters the tests accept need
+/// far fewer calls, and past the limit the parse fails as a syntax error.
+const PARSER_CALL_LIMIT: usize = 200_000;
+
+/// Sets [`PARSER_CALL_LIMIT`] on the `pest` parser under `cql2` (a process-
+/// wide setting; `cql2` is its only user here).
+fn bound_parser_work() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| pest::set_call_limit(std::num::NonZeroUsize::new(PARSER_CALL_LIMIT)));
+}
+
 /// Parses and compiles a cql2-text `filter` against `schema`, with spatial
 /// literals in `crs` (`filter-crs`).
 pub fn compile<T>(
@@ -68,6 +82,7 @@ pub fn compile<T>(
     schema: &'static Schema<T>,
 ) -> Result<Filter<T>, FilterError> {
     check_nesting(text)?;
+    bound_parser_work();
     let expr = cql2::parse_text(text).map_err(|e| syntax_error(text, e))?;
     let c = Compiler { text, schema, crs };
     let pred = c.pred(&expr)?;
