@@ -8,28 +8,19 @@ use std::collections::BTreeMap;
 use geo::Geometry;
 use serde_json::Value;
 
-use crate::helpers::{ADMIN, Db, TestApp, content_type, missing_prerequisite, spawn_app, start};
+use crate::helpers::{ADMIN, Db, TestApp, content_type, spawn_app, start};
 
 /// Runs a GDAL tool with the admin token; `None` (a skip, or a failure
 /// under CI) when GDAL is absent.
 async fn gdal(tool: &'static str, args: Vec<String>) -> Option<std::process::Output> {
     tokio::task::spawn_blocking(move || {
-        let out = std::process::Command::new(tool)
-            .args(&args)
-            .env(
-                "GDAL_HTTP_HEADERS",
-                format!("Authorization: Bearer {ADMIN}"),
-            )
-            .env("GDAL_HTTP_TIMEOUT", "20")
-            .output();
-        match out {
-            Ok(out) => Some(out),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                missing_prerequisite(&format!("{tool} (apt-get install gdal-bin)"));
-                None
-            }
-            Err(e) => panic!("running {tool}: {e}"),
-        }
+        let header = format!("Authorization: Bearer {ADMIN}");
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env = [
+            ("GDAL_HTTP_HEADERS", header.as_str()),
+            ("GDAL_HTTP_TIMEOUT", "20"),
+        ];
+        crate::helpers::gdal_tool(tool, &args, &env)
     })
     .await
     .unwrap()

@@ -14,29 +14,16 @@ use crate::helpers::{ADMIN, Db, TestApp, spawn_app};
 
 /// Runs a GDAL tool with the admin token; `None` when GDAL is absent.
 fn gdal(tool: &str, args: &[&str], debug: bool) -> Option<std::process::Output> {
-    let mut cmd = std::process::Command::new(tool);
-    cmd.args(args)
-        .env(
-            "GDAL_HTTP_HEADERS",
-            format!("Authorization: Bearer {ADMIN}"),
-        )
+    let header = format!("Authorization: Bearer {ADMIN}");
+    let mut env = vec![
+        ("GDAL_HTTP_HEADERS", header.as_str()),
         // Give up at once on anything that is not this server.
-        .env("GDAL_HTTP_TIMEOUT", "10");
+        ("GDAL_HTTP_TIMEOUT", "10"),
+    ];
     if debug {
-        cmd.env("CPL_DEBUG", "ON");
+        env.push(("CPL_DEBUG", "ON"));
     }
-    match cmd.output() {
-        Ok(out) => Some(out),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            assert!(
-                std::env::var("CI").is_err(),
-                "{tool} is not on PATH (apt-get install gdal-bin)"
-            );
-            eprintln!("skipped: {tool} is not on PATH (apt-get install gdal-bin)");
-            None
-        }
-        Err(e) => panic!("running {tool}: {e}"),
-    }
+    crate::helpers::gdal_tool(tool, args, &env)
 }
 
 async fn gdal_async(

@@ -69,6 +69,21 @@ pub fn missing_prerequisite(what: &str) {
     eprintln!("skipped: {what} is not available");
 }
 
+/// Runs a GDAL command-line tool (`ogrinfo`, `ogr2ogr`...) with `env` added,
+/// or `None` (a skip; a failure under CI) when GDAL is not installed.
+pub fn gdal_tool(tool: &str, args: &[&str], env: &[(&str, &str)]) -> Option<std::process::Output> {
+    let mut cmd = std::process::Command::new(tool);
+    cmd.args(args).envs(env.iter().copied());
+    match cmd.output() {
+        Ok(out) => Some(out),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            missing_prerequisite(&format!("{tool} (apt-get install gdal-bin)"));
+            None
+        }
+        Err(e) => panic!("running {tool}: {e}"),
+    }
+}
+
 /// A fresh, empty database URL for `db`, or `None` (and a note) when that
 /// backend is not available here.
 pub async fn fresh_database(db: Db) -> Option<(String, Option<Arc<tempfile::TempDir>>)> {
