@@ -444,16 +444,15 @@ on_both_databases!(
          "coordinates": [[[-2.40, 53.35], [-2.20, 53.35], [-2.20, 53.45], [-2.40, 53.45], [-2.40, 53.35]]]}},
         {"type": "Feature", "properties": {"name": "Outer"}, "geometry": {"type": "Polygon",
          "coordinates": [[[-2.20, 53.35], [-2.10, 53.35], [-2.10, 53.45], [-2.20, 53.45], [-2.20, 53.35]]]}}]});
-        let r = app
-            .client
-            .post(app.url("/v1/authorities/north/areas?layer=ward"))
-            .bearer_auth(&s.staff)
-            .header("content-type", "application/geo+json")
-            .body(wards.to_string())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        let (status, body) = app
+            .post_bytes(
+                "/v1/authorities/north/areas?layer=ward",
+                Some(&s.staff),
+                "application/geo+json",
+                wards.to_string().into_bytes(),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
         let (_, summary) = crate::application_helpers::subsidy(&app, "north").await;
         let total = summary["total"].as_str().unwrap().to_string();
 

@@ -30,16 +30,15 @@ async fn street(app: &TestApp) -> (crate::application_helpers::Scene, Vec<String
         "properties": {"name": "Westgate"},
         "geometry": {"type": "Polygon", "coordinates": [[[-2.36, 53.38], [-2.3465, 53.38],
             [-2.3465, 53.40], [-2.36, 53.40], [-2.36, 53.38]]]}}]});
-    let r = app
-        .client
-        .post(app.url("/v1/authorities/north/areas?layer=ward&name_field=name"))
-        .bearer_auth(&s.staff)
-        .header("content-type", "application/geo+json")
-        .body(wards.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let (status, body) = app
+        .post_bytes(
+            "/v1/authorities/north/areas?layer=ward&name_field=name",
+            Some(&s.staff),
+            "application/geo+json",
+            wards.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
     (s, ids)
 }
 

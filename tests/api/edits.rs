@@ -79,6 +79,18 @@ on_both_databases!(
     }
 );
 
+/// Asserts an import report's mode and its inserted, updated, removed and
+/// retired counts.
+fn assert_report(r: &Value, mode: &str, [inserted, updated, removed, retired]: [u64; 4]) {
+    assert_eq!(r["mode"], mode, "{r}");
+    let counts = ["inserted", "updated", "removed", "retired"].map(|k| r[k].as_u64());
+    assert_eq!(
+        counts,
+        [inserted, updated, removed, retired].map(Some),
+        "{r}"
+    );
+}
+
 /// POSTs a CSV import of `north` with `query`; status and report.
 async fn import_csv(app: &TestApp, staff: &str, query: &str, csv: &str) -> (u16, Value) {
     app.post_bytes(
@@ -115,18 +127,8 @@ on_both_databases!(
         )
         .await;
         assert_eq!(s, 200, "{r}");
-        assert_eq!(r["mode"], "merge", "{r}");
-        assert_eq!(
-            (r["inserted"].as_u64(), r["updated"].as_u64()),
-            (Some(1), Some(1)),
-            "{r}"
-        );
+        assert_report(&r, "merge", [1, 1, 0, 0]);
         assert_eq!(r["cleared_fields"], json!({}), "{r}");
-        assert_eq!(
-            (r["removed"].as_u64(), r["retired"].as_u64()),
-            (Some(0), Some(0)),
-            "{r}"
-        );
         let p = props(&app, &staff, &lp1).await.unwrap();
         assert_eq!(p["height_m"], 9.5, "{p}");
         assert_eq!(p["power_supply"], "continuous", "{p}");
@@ -210,20 +212,10 @@ on_both_databases!(
         )
         .await;
         assert_eq!(s, 200, "{r}");
-        assert_eq!(r["mode"], "replace", "{r}");
-        assert_eq!(
-            (r["inserted"].as_u64(), r["updated"].as_u64()),
-            (Some(1), Some(1)),
-            "{r}"
-        );
+        assert_report(&r, "replace", [1, 1, 1, 1]);
         // LP1's values the file left out, each lost once. (The first
         // replace above cleared them already; this one finds them empty.)
         assert_eq!(r["cleared_fields"], json!({}), "{r}");
-        assert_eq!(
-            (r["removed"].as_u64(), r["retired"].as_u64()),
-            (Some(1), Some(1)),
-            "{r}"
-        );
         let p = props(&app, &staff, &lp1).await.unwrap();
         assert_eq!(p["height_m"], 9.0, "{p}");
         assert_eq!(p["power_supply"], "none", "{p}");
