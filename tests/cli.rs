@@ -1,18 +1,19 @@
 //! The `streetcell` binary on a temporary SQLite file: tokens, imports, and
 //! a server that stops cleanly on SIGTERM.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::Read;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use streetcell::domain::access::Principal;
 use streetcell::store::{Store, hash_token};
 
-const BIN: &str = env!("CARGO_BIN_EXE_streetcell");
+use common::{BIN, Server, http_get};
 
 /// A temporary directory with a database URL inside it.
 struct Db {
@@ -363,42 +364,13 @@ fn import_refuses_unknown_authorities_and_files() {
     assert!(text(&out.stderr).contains("east"), "{out:?}");
 }
 
-/// Kills the child on drop, so a failed test leaves no server behind.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-/// A plain HTTP/1.1 GET; returns the status code and the body.
-fn http_get(addr: &str, path: &str, token: Option<&str>) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).expect("read response");
-    let status = resp
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or_else(|| panic!("not HTTP: {resp:?}"));
-    let body = resp
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
+/// A GET with the token, if any, as a bearer header.
+fn get(addr: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    let headers: Vec<String> = token
+        .map(|t| format!("Authorization: Bearer {t}"))
+        .into_iter()
+        .collect();
+    http_get(addr, path, &headers)
 }
 
 #[cfg(unix)]
@@ -410,46 +382,22 @@ fn serve_stops_cleanly_on_sigterm() {
     assert!(out.status.success(), "{out:?}");
     let token = text(&out.stdout).trim().to_string();
 
-    let child = streetcell(&db)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn serve");
-    let mut server = Server(child);
-    let pid = server.0.id();
-
-    // Read stdout on a thread so a silent server cannot hang the test.
-    let stdout = server.0.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let first = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the server prints where it listens");
-    let addr = first
-        .strip_prefix("Streetcell listening on http://")
-        .and_then(|rest| rest.strip_suffix('/'))
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-        .to_string();
+    let mut cmd = streetcell(&db);
+    cmd.arg("serve").stderr(Stdio::piped());
+    let mut server = Server::start(cmd, Duration::from_secs(30));
+    let pid = server.child.id();
+    let addr = server.addr.clone();
     assert!(addr.starts_with("127.0.0.1:"), "{addr}");
     assert_ne!(addr, "127.0.0.1:0");
 
-    let (status, body) = http_get(&addr, "/healthz", None);
+    let (status, body) = get(&addr, "/healthz", None);
     assert_eq!(status, 200, "{body}");
     let health: Value = serde_json::from_str(&body).expect("healthz JSON");
     assert_eq!(health["status"], "ok", "{health}");
     assert_eq!(health["assets"], 0, "{health}");
-    let (status, body) = http_get(&addr, "/v1/assets", Some(&token));
+    let (status, body) = get(&addr, "/v1/assets", Some(&token));
     assert_eq!(status, 200, "{body}");
-    let (status, _) = http_get(&addr, "/v1/assets", None);
+    let (status, _) = get(&addr, "/v1/assets", None);
     assert_eq!(status, 401);
 
     let kill = Command::new("kill")
@@ -460,7 +408,7 @@ fn serve_stops_cleanly_on_sigterm() {
 
     let started = Instant::now();
     let status = loop {
-        if let Some(status) = server.0.try_wait().expect("wait") {
+        if let Some(status) = server.child.try_wait().expect("wait") {
             break status;
         }
         assert!(
@@ -470,7 +418,7 @@ fn serve_stops_cleanly_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     };
     let mut stderr = String::new();
-    if let Some(mut e) = server.0.stderr.take() {
+    if let Some(mut e) = server.child.stderr.take() {
         let _ = e.read_to_string(&mut stderr);
     }
     assert!(

@@ -22,17 +22,12 @@
 //! this test checks that every other block is one it runs. GDAL's block needs
 //! `ogrinfo` and `ogr2ogr` (under CI their absence fails the test).
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+mod common;
+
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_streetcell");
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use common::{BIN, Server, missing_prerequisite, repo};
 
 /// One ```` ```sh ```` block of the README.
 struct Block {
@@ -170,58 +165,21 @@ curl() {
 }
 "#;
 
-/// Kills the server on drop, so a failed test leaves none behind.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-/// Starts `streetcell ARGS --listen 127.0.0.1:0` in `dir`; the server, its
-/// address and the demo tokens it printed.
-fn serve(args: &[&str], dir: &std::path::Path) -> (Server, String, Tokens) {
-    let child = Command::new(BIN)
-        .args(args)
-        .args(["--listen", "127.0.0.1:0"])
+/// Starts `streetcell ARGS` in `dir` on a free port; the server and the
+/// demo tokens it printed.
+fn serve(args: &[&str], dir: &std::path::Path) -> (Server, Tokens) {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
         .env_remove("STREETCELL_ADMIN_TOKEN")
-        .env_remove("STREETCELL_LISTEN")
         .env_remove("DATABASE_URL")
         .env("RUST_LOG", "warn")
         .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn serve");
-    let mut server = Server(child);
-    let stdout = server.0.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let next = || {
-        rx.recv_timeout(Duration::from_secs(120))
-            .expect("serve --demo prints its address and tokens")
-    };
-    let first = next();
-    let addr = first
-        .strip_prefix("Streetcell listening on http://")
-        .and_then(|rest| rest.strip_suffix('/'))
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-        .to_string();
+        .stderr(Stdio::null());
+    let wait = Duration::from_secs(120);
+    let server = Server::start(cmd, wait);
     let (mut staff, mut operator) = (None, None);
     while staff.is_none() || operator.is_none() {
-        let line = next();
+        let line = server.next_line(wait);
         let token = line.split_whitespace().last().unwrap_or("").to_string();
         if line.trim_start().starts_with("staff") {
             staff = Some(token);
@@ -233,7 +191,7 @@ fn serve(args: &[&str], dir: &std::path::Path) -> (Server, String, Tokens) {
         staff: staff.unwrap(),
         operator: operator.unwrap(),
     };
-    (server, addr, tokens)
+    (server, tokens)
 }
 
 fn on_path(tool: &str) -> bool {
@@ -242,16 +200,6 @@ fn on_path(tool: &str) -> bool {
         .stdout(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
-}
-
-/// Under CI (`CI` set, not `false`/`0`) a missing tool fails the test.
-fn missing_prerequisite(what: &str) {
-    let ci = std::env::var("CI").unwrap_or_default();
-    assert!(
-        ci.is_empty() || ci == "false" || ci == "0",
-        "{what} is required under CI"
-    );
-    eprintln!("skipped: {what} is not available");
 }
 
 /// A small but complete PDF: the README's `calcs.pdf` is "any PDF".
@@ -282,7 +230,8 @@ fn every_readme_example_runs_against_serve_demo() {
     std::os::unix::fs::symlink(repo().join("data"), dir.path().join("data")).unwrap();
     let out = dir.path().join("out");
     std::fs::create_dir(&out).unwrap();
-    let (_server, addr, tokens) = serve(&args, dir.path());
+    let (server, tokens) = serve(&args, dir.path());
+    let addr = server.addr.clone();
 
     let gdal = on_path("ogrinfo") && on_path("ogr2ogr");
     let mut script = String::from(PRELUDE);

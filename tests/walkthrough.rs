@@ -8,21 +8,16 @@
 //! `NAME=$(streetcell ...)`, `streetcell ...`, `streetcell serve &`, `curl -H
 //! "..." 'URL'`, `$NAME` expansion, quotes and `\` continuations.
 
+mod common;
+
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_streetcell");
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use common::{BIN, Server, http_get, repo};
 
 /// The lines of the README block between `<!-- NAME:start -->` and
 /// `<!-- NAME:end -->`, continuations joined.
@@ -137,18 +132,6 @@ fn words(line: &str, vars: &HashMap<String, String>) -> Vec<String> {
     out
 }
 
-/// Kills the child on drop, so a failed test leaves no server behind.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
 /// Runs `streetcell ARGS` in the repository (so `data/example/...` paths
 /// resolve) with `env`; asserts success and returns stdout.
 fn streetcell(args: &[String], env: &HashMap<String, String>) -> String {
@@ -171,59 +154,14 @@ fn streetcell(args: &[String], env: &HashMap<String, String>) -> String {
     String::from_utf8(out.stdout).expect("UTF-8 output")
 }
 
-/// Starts `streetcell serve` on a free port; returns it and its address.
-fn serve(args: &[String], env: &HashMap<String, String>) -> (Server, String) {
-    let child = Command::new(BIN)
-        .args(args)
-        .args(["--listen", "127.0.0.1:0"])
+/// Starts `streetcell serve` on a free port.
+fn serve(args: &[String], env: &HashMap<String, String>) -> Server {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
         .envs(env)
-        .env_remove("STREETCELL_LISTEN")
         .current_dir(repo())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn serve");
-    let mut server = Server(child);
-    let stdout = server.0.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let first = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the server prints where it listens");
-    let addr = first
-        .strip_prefix("Streetcell listening on http://")
-        .and_then(|rest| rest.strip_suffix('/'))
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-        .to_string();
-    (server, addr)
-}
-
-/// A plain HTTP/1.1 GET with extra header lines; status and body.
-fn http_get(addr: &str, path: &str, headers: &[String]) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).expect("read response");
-    let status = resp.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap();
-    let body = resp
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
+        .stderr(Stdio::null());
+    Server::start(cmd, Duration::from_secs(60))
 }
 
 /// Runs a block's lines; `db` replaces the database the block names.
@@ -234,7 +172,7 @@ fn run_block(lines: &[String], db: &Path) -> Vec<Value> {
     env.insert("DATABASE_URL".into(), url.clone());
     env.insert("RUST_LOG".into(), "warn".into());
     let mut vars: HashMap<String, String> = HashMap::new();
-    let mut server: Option<(Server, String)> = None;
+    let mut server: Option<Server> = None;
     let mut bodies = Vec::new();
     for line in lines {
         if let Some(assign) = line.strip_prefix("export ") {
@@ -262,9 +200,10 @@ fn run_block(lines: &[String], db: &Path) -> Vec<Value> {
                 streetcell(&w[1..], &env);
             }
             "curl" => {
-                let (_, addr) = server
+                let addr = &server
                     .as_ref()
-                    .expect("curl needs the server started above");
+                    .expect("curl needs the server started above")
+                    .addr;
                 let mut headers = Vec::new();
                 let mut target = None;
                 let mut it = w[1..].iter();

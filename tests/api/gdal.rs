@@ -216,37 +216,114 @@ async fn gdal_reads_large_pages() {
     assert!(limits(&stderr).contains(&1000), "{stderr}");
 }
 
+/// The collection's extent in Web Mercator metres, as GDAL's `MINX`..`MAXY`
+/// open options: GDAL's OGCAPI driver compares the collection's CRS84 bbox,
+/// unconverted, with the tile matrix set's columns and rows in metres, so
+/// without them it reads tiles near (0, 0) instead of the register's.
+async fn mercator_extent(app: &TestApp) -> [f64; 4] {
+    let (status, collection) = app.get("/collections/assets", None).await;
+    assert_eq!(status, 200, "{collection}");
+    let bbox: Vec<f64> = collection["extent"]["spatial"]["bbox"][0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    const R: f64 = 6_378_137.0;
+    let x = |lon: f64| R * lon.to_radians();
+    let y = |lat: f64| {
+        R * (std::f64::consts::FRAC_PI_4 + lat.to_radians() / 2.0)
+            .tan()
+            .ln()
+    };
+    [x(bbox[0]), y(bbox[1]), x(bbox[2]), y(bbox[3])]
+}
+
+/// Whether the installed GDAL was built with the OGCAPI driver's vector-tile
+/// code. Debian's GDAL 3.6.2 is not: the driver's CMake file enables that
+/// code only when the GML driver is already configured, and GDAL configures
+/// raster drivers (`frmts/`, OGCAPI among them) before vector ones, so the
+/// block is compiled out and with it the only use of the string
+/// `vectorType`, which the block reads from the collection.
+fn ogcapi_reads_vector_tiles() -> bool {
+    let Ok(out) = std::process::Command::new("sh")
+        .args(["-c", "ldd \"$(command -v ogrinfo)\""])
+        .output()
+    else {
+        return false;
+    };
+    let ldd = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lib = ldd
+        .lines()
+        .find(|l| l.trim_start().starts_with("libgdal.so"))
+        .and_then(|l| l.split("=>").nth(1))
+        .and_then(|r| r.split_whitespace().next())
+        .expect("ogrinfo links libgdal");
+    let bytes = std::fs::read(lib).expect("read libgdal");
+    bytes
+        .windows(b"vectorType".len())
+        .any(|w| w == b"vectorType")
+}
+
+/// GDAL's OGCAPI driver finds the tiles from the collection alone, with
+/// nothing fetched from anywhere but this server: the tilesets, the tileset,
+/// and the tile matrix set served here (before it was, the definition was
+/// only linked on the OGC's site and the driver failed offline). Where this
+/// GDAL has the driver's vector-tile code, it opens one layer per zoom
+/// level and reads features; Debian's 3.6.2 lacks that code (see
+/// [`ogcapi_reads_vector_tiles`]), so there it must get as far as the tile
+/// matrix set without an error and stop only where its build ends.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "GDAL 3.6.2's OGCAPI driver fetches every document from this server, parses the \
-            local tile matrix set and sets its CRS (both calls succeed under gdb), then opens no \
-            layer and logs nothing; the cause lies in the driver's layer setup, not yet found"]
 async fn gdal_reads_the_tiles_offline_with_the_local_tile_matrix_set() {
     let app = with_demo().await;
+    let [minx, miny, maxx, maxy] = mercator_extent(&app).await;
     let src = format!("OGCAPI:{}/collections/assets", app.base);
-    let Some(out) = gdal_async(
-        "ogrinfo",
-        vec![
-            "-ro".into(),
-            "-so".into(),
-            "-oo".into(),
-            "API=TILES".into(),
-            src,
-        ],
-        true,
-    )
-    .await
-    else {
+    let mut args: Vec<String> = vec!["-ro".into(), "-oo".into(), "API=TILES".into()];
+    for (k, v) in [
+        ("MINX", minx),
+        ("MINY", miny),
+        ("MAXX", maxx),
+        ("MAXY", maxy),
+    ] {
+        args.extend(["-oo".into(), format!("{k}={v}")]);
+    }
+    args.push(src);
+    let Some(out) = gdal_async("ogrinfo", args, true).await else {
         return;
     };
     let stderr = String::from_utf8_lossy(&out.stderr);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
     let urls = fetched(&stderr);
-    assert!(
-        urls.iter()
-            .any(|u| u.ends_with("/tileMatrixSets/WebMercatorQuad")),
-        "{urls:#?}"
-    );
-    assert!(urls.iter().all(|u| u.starts_with(&app.base)), "{urls:#?}");
-    assert!(stdout.contains("assets"), "{stdout}");
+    let base = &app.base;
+    for path in [
+        "/collections/assets",
+        "/collections/assets/tiles",
+        "/collections/assets/tiles/WebMercatorQuad",
+        "/tileMatrixSets/WebMercatorQuad",
+    ] {
+        assert!(
+            urls.contains(&format!("{base}{path}").as_str()),
+            "{path} not fetched: {urls:#?}"
+        );
+    }
+    assert!(urls.iter().all(|u| u.starts_with(base)), "{urls:#?}");
+    assert_eq!(complaints(&stderr), Vec::<&str>::new(), "GDAL complained");
+    if ogcapi_reads_vector_tiles() {
+        assert!(out.status.success(), "{stdout}\n{stderr}");
+        assert!(stdout.contains("1: "), "no layer: {stdout}");
+        assert!(
+            urls.iter().any(|u| u.contains("/tiles/WebMercatorQuad/")),
+            "no tile read: {urls:#?}"
+        );
+    } else {
+        assert!(!out.status.success(), "{stdout}\n{stderr}");
+        assert!(stdout.contains("Unable to open datasource"), "{stdout}");
+        // What it fetched last is the tile matrix set: nothing after it
+        // failed, the build simply has no vector-tile reader to go on with.
+        assert_eq!(
+            urls.last().copied(),
+            Some(format!("{base}/tileMatrixSets/WebMercatorQuad").as_str()),
+            "{urls:#?}"
+        );
+    }
 }
