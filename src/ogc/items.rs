@@ -416,7 +416,7 @@ pub(super) async fn items(
 
     match c.source {
         Source::Assets => {
-            let crit = criteria(
+            let mut crit = criteria(
                 p.get("kind").map(String::as_str),
                 p.get("status").map(String::as_str),
                 p.get("power_supply").map(String::as_str),
@@ -424,7 +424,7 @@ pub(super) async fn items(
                 p.get("ward").map(String::as_str),
             )
             .map_err(bad_request)?;
-            let cql = compile_filter(&p, &filter::ASSETS)?;
+            let cql = compile_filter(&p, &filter::ASSETS)?.and_then(|f| f.lower_into(&mut crit));
             // Both the bbox and the filter may bound the search; the index
             // takes the smaller, the other is tested per candidate.
             let bbox_rects = bbox.as_ref().map(|b| &b.rects[..]);

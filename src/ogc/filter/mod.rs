@@ -19,7 +19,8 @@
 //! `predicate.rs` (the compiled predicate and its evaluation), `compile.rs`
 //! (CQL2 expression to predicate, type checks), `spatial.rs` (spatial terms
 //! and British National Grid literals), `errors.rs` (positions and limits
-//! in error messages).
+//! in error messages), `lower.rs` (conjuncts the index decides by itself,
+//! moved into attribute criteria).
 
 use std::cmp::Ordering;
 
@@ -39,6 +40,7 @@ pub struct FilterError(pub String);
 
 mod compile;
 mod errors;
+mod lower;
 mod predicate;
 mod schema;
 mod spatial;

@@ -399,3 +399,82 @@ fn unclosed_nesting_is_refused_at_once_and_deep_filters_still_compile() {
     );
     assert!(run(&deep, &lamp()), "{deep}");
 }
+
+/// Every kind × status × power supply at two heights and two places.
+fn every_key() -> Vec<Asset> {
+    let mut out = Vec::new();
+    for k in AssetKind::ALL {
+        for s in AssetStatus::ALL {
+            for p in PowerSupply::ALL {
+                for (h, lon) in [(Some(4.0), -2.35), (None, -1.5)] {
+                    let mut a = asset(k, h, lon, 53.4);
+                    a.details.status = s;
+                    a.details.power_supply = p;
+                    out.push(a);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn lowering_into_criteria_keeps_every_answer() {
+    use crate::domain::criteria::Criteria;
+    // (filter, whether it lowers completely, whether anything moves)
+    let cases = [
+        ("kind = 'bus_shelter'", true, true),
+        (
+            "kind IN ('lamp_post', 'cctv_column') AND status = 'available'",
+            true,
+            true,
+        ),
+        ("'lamp_post' = kind AND height_m > 3", false, true),
+        ("kind = 'lamp_post' AND kind = 'cctv_column'", true, true),
+        (
+            "power_supply IN ('continuous') AND (kind = 'lamp_post' AND \
+             S_INTERSECTS(geometry, BBOX(-3, 53, -2, 54)))",
+            false,
+            true,
+        ),
+        ("kind = 'lamp_post' OR status = 'available'", false, false),
+        ("NOT kind = 'lamp_post'", false, false),
+        ("kind <> 'lamp_post'", false, false),
+        ("ref = 'LP-1'", false, false),
+    ];
+    let assets = every_key();
+    let presets = [
+        Criteria::default(),
+        Criteria {
+            kinds: Some(vec![AssetKind::LampPost, AssetKind::BusShelter]),
+            ..Criteria::default()
+        },
+    ];
+    for (text, whole, moves) in cases {
+        for preset in &presets {
+            let original = compile(text, Crs::Crs84, &ASSETS).unwrap();
+            let bound = original.rects().map(<[_]>::to_vec);
+            let mut crit = preset.clone();
+            let rest = compile(text, Crs::Crs84, &ASSETS)
+                .unwrap()
+                .lower_into(&mut crit);
+            assert_eq!(rest.is_none(), whole, "{text}");
+            assert_eq!(crit != *preset, moves, "{text}");
+            assert_eq!(
+                rest.as_ref().and_then(|f| f.rects()).map(<[_]>::to_vec),
+                bound,
+                "{text}: the spatial bound is kept"
+            );
+            let mut matched = 0;
+            for a in &assets {
+                let want = preset.matches(a) && original.matches(a);
+                let got = crit.matches(a) && rest.as_ref().is_none_or(|f| f.matches(a));
+                assert_eq!(got, want, "{text} on {:?}", a.details);
+                matched += usize::from(want);
+            }
+            if text == "kind = 'bus_shelter'" {
+                assert!(matched > 0, "the test assets include bus shelters");
+            }
+        }
+    }
+}
