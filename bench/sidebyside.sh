@@ -28,8 +28,9 @@
 #   memory      resident memory after start-up and at the end (Streetcell:
 #               VmRSS; tipg: VmRSS of its processes; PostgreSQL: PSS of its
 #               processes, shared buffers included, page cache not)
-# Writes raw figures to $WORK/results.tsv and prints a markdown summary (medians
-# over rounds, ratios, issue-12 targets) at the end, also kept in $WORK/summary.md.
+# Writes raw figures to $WORK/results.tsv (wrk's and pgbench's own output to
+# $WORK/raw.txt) and prints a markdown summary (medians over rounds, ratios,
+# issue-12 targets) at the end, also kept in $WORK/summary.md.
 #
 # Needs a PostgreSQL 15 server at $PG (trust auth for its user) on this host,
 # because the PostGIS extension is installed into the local server by apt. It
@@ -43,7 +44,7 @@ ROUNDS=${ROUNDS:-2}
 DURATION=${DURATION:-8}
 WARM=${WARM:-4}
 EXPORT_ROUNDS=${EXPORT_ROUNDS:-1}
-EXPORT_TIMEOUT=${EXPORT_TIMEOUT:-240}
+EXPORT_TIMEOUT=${EXPORT_TIMEOUT:-400}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
 # pgbench clients: PostgreSQL's default max_connections (100) is shared with both
@@ -84,7 +85,7 @@ psql_q() { psql "${PGARGS[@]}" -X -q -v ON_ERROR_STOP=1 "$@"; }
 
 # --- bookkeeping ---------------------------------------------------------------
 RESULTS=$WORK/results.tsv
-: >"$RESULTS"
+: >"$RESULTS"; : >"$WORK/raw.txt"
 # record SYSTEM MEASURE ROUND VALUE UNIT
 record() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS"; echo "  $1 $2 (round $3): $4 $5"; }
 now() { date +%s%N; }
@@ -259,6 +260,7 @@ wrk_run() {
   local out args=(-t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency)
   [ -n "${5:-}" ] && args+=(-s "$5")
   out=$(wrk "${args[@]}" "$4")
+  printf "== %s %s round %s: wrk %s %s\n%s\n" "$1" "$2" "$3" "${args[*]}" "$4" "$out" >>"$WORK/raw.txt"
   local rps p50 p99 tps errs
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
@@ -305,6 +307,7 @@ SQL
 pgbench_run() { # SYSTEM MEASURE ROUND SCRIPT
   local out
   out=$(pgbench "${PGARGS[@]}" -n -M prepared -c "$PGBENCH_CLIENTS" -j "$THREADS" -T "$DURATION" -f "$4" postgis_bench 2>&1)
+  printf "== %s %s round %s: pgbench -f %s\n%s\n" "$1" "$2" "$3" "$4" "$out" >>"$WORK/raw.txt"
   record "$1" "$2" "$3" "$(awk '/^tps/ {print $3}' <<<"$out" | head -1)" tx/s
   record "$1" "$2-mean" "$3" "$(awk '/latency average/ {print $4}' <<<"$out")" ms
   local failed; failed=$(awk '/number of failed transactions/ {print $5}' <<<"$out")
