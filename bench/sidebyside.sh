@@ -61,11 +61,12 @@ mkdir -p "$WORK"
 
 # --- what it needs (skipped when already there) -------------------------------
 have() { command -v "$1" >/dev/null 2>&1; }
-if ! have wrk || ! have nginx || ! have ogr2ogr || ! have pgbench || ! have psql || ! have bc || ! have curl ||
-  ! ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then
+# (pgbench ships with the server package; /usr/bin/pgbench is only a wrapper.)
+if ! have wrk || ! have nginx || ! have ogr2ogr || ! have psql || ! have bc || ! have curl ||
+  ! ls /usr/lib/postgresql/*/bin/pgbench /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then
   apt-get update
   DEBIAN_FRONTEND=noninteractive apt-get install -y wrk nginx-light gdal-bin bc curl \
-    postgresql-client-15 postgresql-contrib postgresql-15-postgis-3
+    postgresql-15 postgresql-15-postgis-3
 fi
 if [ ! -x "$VENV/bin/uvicorn" ] || ! "$VENV/bin/python" -c 'import tipg' 2>/dev/null; then
   python3 -m venv "$VENV"
