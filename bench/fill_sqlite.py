@@ -3,7 +3,9 @@
 SQLite database whose schema the server has created (and that already has
 the authority), so a 1M-asset fixture takes seconds rather than the CLI
 import's minutes. The server then loads it through its ordinary start-up.
-Ids are the service's own (`domain::asset::asset_id`: the authority and a
+Each row is also logged in the change feed (`asset_changes`), as every
+writer of assets must: a start-up snapshot trusts the feed to name every
+change since it was written. Ids are the service's own (`domain::asset::asset_id`: the authority and a
 SHA-256 of authority NUL ref, first 8 bytes in hex).
 
     python3 bench/fill_sqlite.py assets.csv streetcell.db synthetic
@@ -38,6 +40,7 @@ def main() -> None:
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             rows,
         )
+        con.executemany("INSERT INTO asset_changes (asset_id) VALUES (?)", ((r[0],) for r in rows))
     print(f"{len(rows)} assets written to {db}")
 
 

@@ -78,6 +78,23 @@ pub enum Command {
         #[command(subcommand)]
         action: setup::FeeScheduleAction,
     },
+    /// The start-up snapshot `serve` reads and writes.
+    Snapshot {
+        /// Snapshot action.
+        #[command(subcommand)]
+        action: SnapshotAction,
+    },
+}
+
+/// Snapshot actions.
+#[derive(Subcommand, Debug)]
+pub enum SnapshotAction {
+    /// Write the snapshot now (as `serve` does when it stops).
+    Write {
+        /// Where (default: beside a SQLite database, `FILE.snapshot`).
+        #[arg(long, env = "STREETCELL_SNAPSHOT")]
+        snapshot: Option<PathBuf>,
+    },
 }
 
 /// The error `streetcell import` ends with when rows were rejected (after
@@ -104,6 +121,15 @@ pub struct ServeArgs {
     /// Largest site-search region, in square kilometres.
     #[arg(long, env = "STREETCELL_MAX_SEARCH_AREA_KM2", default_value_t = crate::domain::matching::request::DEFAULT_MAX_AREA_KM2)]
     pub max_search_area_km2: f64,
+    /// Start-up snapshot: read at start-up when the database shows it is
+    /// current (otherwise the database is read, and the log says why),
+    /// written when the server stops. Default: beside a SQLite database
+    /// (`FILE.snapshot`); none for PostgreSQL unless given.
+    #[arg(long, env = "STREETCELL_SNAPSHOT")]
+    pub snapshot: Option<PathBuf>,
+    /// Neither read nor write a start-up snapshot.
+    #[arg(long, conflicts_with = "snapshot")]
+    pub no_snapshot: bool,
     /// Timeouts, connection cap and rate limit.
     #[command(flatten)]
     pub limits: LimitArgs,
@@ -270,14 +296,54 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("opening database {}", redact(&cli.database_url)))?;
     match cli.command {
-        Command::Serve(args) => serve(store, args).await,
+        Command::Serve(args) => {
+            let snapshot =
+                snapshot_path(&cli.database_url, args.snapshot.clone(), args.no_snapshot);
+            serve(store, args, snapshot).await
+        }
         Command::Import(args) => import_file(store, args).await,
         Command::ImportAreas(args) => import_areas(store, args).await,
         Command::Token { action } => setup::token(&store, action).await,
         Command::Authority { action } => setup::authority(&store, action).await,
         Command::Organisation { action } => setup::organisation(&store, action).await,
         Command::FeeSchedule { action } => setup::fee_schedule(&store, action).await,
+        Command::Snapshot {
+            action: SnapshotAction::Write { snapshot },
+        } => {
+            let Some(path) = snapshot_path(&cli.database_url, snapshot, false) else {
+                bail!("give --snapshot: a PostgreSQL database has no default snapshot file");
+            };
+            write_snapshot(store, &path).await
+        }
     }
+}
+
+/// The start-up snapshot file: `explicit`, or beside a SQLite database
+/// file; none when `none` is set, for PostgreSQL without `explicit`, and
+/// for an in-memory SQLite database.
+pub fn snapshot_path(database_url: &str, explicit: Option<PathBuf>, none: bool) -> Option<PathBuf> {
+    if none {
+        return None;
+    }
+    if explicit.is_some() {
+        return explicit;
+    }
+    let file = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))?;
+    let file = file.split('?').next().unwrap_or_default();
+    if file.is_empty() || file.contains(":memory:") {
+        return None;
+    }
+    Some(PathBuf::from(format!("{file}.snapshot")))
+}
+
+async fn write_snapshot(store: Store, path: &Path) -> anyhow::Result<()> {
+    let (register, _) = Register::load_with_snapshot(store, path).await?;
+    let n = register.write_snapshot(path).await?;
+    register.close().await;
+    println!("wrote {n} assets to {}", path.display());
+    Ok(())
 }
 
 /// Hides a password in a database URL for messages.
@@ -288,12 +354,15 @@ fn redact(url: &str) -> String {
     }
 }
 
-async fn serve(store: Store, args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(store: Store, args: ServeArgs, snapshot: Option<PathBuf>) -> anyhow::Result<()> {
     let mut demo_tokens = None;
     if args.demo {
         demo_tokens = crate::demo::load_if_empty(&store).await?;
     }
-    let register = Arc::new(Register::load(store).await?);
+    let register = Arc::new(match &snapshot {
+        Some(path) => Register::load_with_snapshot(store, path).await?.0,
+        None => Register::load(store).await?,
+    });
     let settings = Settings {
         public_read: args.public_read,
         admin_token_hash: std::env::var("STREETCELL_ADMIN_TOKEN")
@@ -311,6 +380,7 @@ async fn serve(store: Store, args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
+    let stop = shutdown_signal();
     tracing::info!(%addr, assets = register.assets().snapshot().len(), "serving");
     println!("Streetcell listening on http://{addr}/");
     if let Some(tokens) = demo_tokens {
@@ -345,31 +415,48 @@ async fn serve(store: Store, args: ServeArgs) -> anyhow::Result<()> {
             }
         })
     };
-    crate::http::serve::serve(listener, state, shutdown_signal()).await?;
+    crate::http::serve::serve(listener, state, stop).await?;
     poller.abort();
+    if let Some(path) = &snapshot {
+        match register.write_snapshot(path).await {
+            Ok(n) => {
+                tracing::info!(snapshot = %path.display(), assets = n, "wrote the start-up snapshot")
+            }
+            Err(e) => {
+                tracing::warn!(snapshot = %path.display(), error = %e, "writing the start-up snapshot failed")
+            }
+        }
+    }
     register.close().await;
     tracing::info!("stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGTERM or Ctrl-C. SIGTERM is listened for from the call on
+/// (not from the first poll), so a stop sent as soon as the server says it
+/// is listening is a graceful one too.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let term = async {
+            match term {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
     }
 }
 
@@ -544,4 +631,34 @@ async fn import_areas(store: Store, args: AreaArgs) -> anyhow::Result<()> {
         layer
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_snapshot_sits_beside_a_sqlite_file_and_nowhere_by_default_for_postgres() {
+        let path = |url: &str| snapshot_path(url, None, false);
+        assert_eq!(
+            path("sqlite://streetcell.db"),
+            Some("streetcell.db.snapshot".into())
+        );
+        assert_eq!(
+            path("sqlite:///srv/sc.db?mode=rwc"),
+            Some("/srv/sc.db.snapshot".into())
+        );
+        assert_eq!(
+            path("sqlite:data/sc.db"),
+            Some("data/sc.db.snapshot".into())
+        );
+        assert_eq!(path("sqlite::memory:"), None);
+        assert_eq!(path("postgres://u@h/db"), None);
+        let chosen = Some(PathBuf::from("/var/sc.snap"));
+        assert_eq!(
+            snapshot_path("postgres://u@h/db", chosen.clone(), false),
+            chosen
+        );
+        assert_eq!(snapshot_path("sqlite://a.db", chosen, true), None);
+    }
 }

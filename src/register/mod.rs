@@ -23,6 +23,8 @@
 //!   and the install-by rule; `ledger.rs`: the ledger, the subsidy fund and
 //!   councils' application periods.
 //! - `sessions.rs`: console sessions (sign-in cookies).
+//! - `warm_start.rs`: start-up from a snapshot file, checked against the
+//!   database; `snapshot_file.rs`: that file's format.
 
 mod applications;
 mod areas;
@@ -34,6 +36,8 @@ mod ledger;
 mod own_changes;
 mod sessions;
 mod site_searches;
+mod snapshot_file;
+mod warm_start;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -58,6 +62,7 @@ pub use imports::{
 };
 pub use ledger::LEDGER_YEARS;
 pub use site_searches::{ChosenSite, SavedSiteSearch, SiteSearchAnswer};
+pub use warm_start::{SnapshotError, StartedFrom};
 
 /// Database plus indexes and caches.
 pub struct Register {
@@ -96,6 +101,18 @@ impl Register {
             let assets = rows.into_iter().map(|r| place(&areas, r)).collect();
             AssetIndex::build(assets)
         });
+        Register::assemble(store, assets, areas, (cursor, seen_areas, revoked)).await
+    }
+
+    /// A register over an index already built, which reflects the change
+    /// feed up to `cursor`, the boundary layers `areas` (after `seen_areas`
+    /// replacements) and `revoked` token revocations.
+    async fn assemble(
+        store: Store,
+        assets: AssetIndex,
+        areas: AreaIndex,
+        (cursor, seen_areas, revoked): (ChangeCursor, i64, i64),
+    ) -> StoreResult<Register> {
         let register = Register {
             store,
             assets,

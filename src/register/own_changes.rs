@@ -51,6 +51,13 @@ impl OwnChanges {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// True when no import is running and none left rows unpublished: the
+    /// index then holds every change the feed's cursor has passed.
+    pub(super) fn is_idle(&self) -> bool {
+        let own = self.lock();
+        own.imports.is_empty() && own.orphans.is_empty()
+    }
+
     /// Starts an import; returns its number.
     pub(super) fn begin_import(&self) -> u64 {
         let mut own = self.lock();

@@ -15,6 +15,7 @@ mod areas;
 mod assets;
 mod attachments;
 mod changes;
+mod feed_position;
 mod fees;
 mod identity;
 mod ledger;

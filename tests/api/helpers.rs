@@ -194,7 +194,18 @@ pub async fn spawn_app(db: Db) -> Option<TestApp> {
 /// Starts the service over an existing database URL.
 pub async fn start(url: String, dir: Option<Arc<tempfile::TempDir>>, public_read: bool) -> TestApp {
     let store = Store::connect(&url).await.expect("database");
-    let register = Arc::new(Register::load(store).await.expect("load register"));
+    let register = Register::load(store).await.expect("load register");
+    serve_register(url, dir, public_read, register).await
+}
+
+/// Serves `register` (loaded over `url` however the test chose).
+pub async fn serve_register(
+    url: String,
+    dir: Option<Arc<tempfile::TempDir>>,
+    public_read: bool,
+    register: Register,
+) -> TestApp {
+    let register = Arc::new(register);
     let settings = Settings {
         public_read,
         admin_token_hash: Some(hash_token(ADMIN)),

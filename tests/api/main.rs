@@ -41,6 +41,7 @@ mod replicas;
 mod saved_site_searches;
 mod schemathesis;
 mod site_searches;
+mod snapshots;
 mod tiles;
 mod tokens;
 mod webdriver;

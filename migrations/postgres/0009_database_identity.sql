@@ -1,0 +1,7 @@
+-- A random name for this database, made once when it is created (or first
+-- migrated), so a start-up snapshot written for one database is never
+-- loaded over another (src/register/warm_start.rs).
+CREATE TABLE database_identity (
+    id  TEXT NOT NULL
+);
+INSERT INTO database_identity (id) VALUES (md5(random()::text || clock_timestamp()::text));
