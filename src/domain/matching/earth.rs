@@ -409,9 +409,10 @@ pub struct Spaced<'a> {
     head: Vec<u32>,
     /// Per cell, how many chosen sites lie in it or the eight around it.
     near: Vec<u32>,
-    /// Chosen sites: the site, and 1 + the member chosen before it in the
-    /// same cell (0: none).
-    members: Vec<(u32, u32)>,
+    /// Chosen sites: the site's position (read without a trip to `sites`),
+    /// the site, and 1 + the member chosen before it in the same cell (0:
+    /// none).
+    members: Vec<([f64; 3], u32, u32)>,
 }
 
 impl<'a> Spaced<'a> {
@@ -479,15 +480,21 @@ impl<'a> Spaced<'a> {
         if self.near[row * self.cols + col] == 0 {
             return false;
         }
+        let xyz = &self.sites[j].xyz;
+        let most = self.metres * self.metres;
         for cell in self.around(row, col) {
             let mut m = self.head[cell];
             while m != 0 {
-                let (k, before) = self.members[m as usize - 1];
-                let (a, b) = (j.min(k as usize), j.max(k as usize));
-                if a != b && self.sites[a].closer_than(&self.sites[b], self.metres) {
-                    return true;
+                let (at, k, before) = &self.members[m as usize - 1];
+                // The first test `closer_than` makes, without the call: most
+                // chosen sites in the cells are too far.
+                if chord2(xyz, at) < most {
+                    let (a, b) = (j.min(*k as usize), j.max(*k as usize));
+                    if a != b && self.sites[a].closer_than(&self.sites[b], self.metres) {
+                        return true;
+                    }
                 }
-                m = before;
+                m = *before;
             }
         }
         false
@@ -503,7 +510,7 @@ impl<'a> Spaced<'a> {
             self.near[cell] += 1;
         }
         let head = &mut self.head[row * self.cols + col];
-        self.members.push((j as u32, *head));
+        self.members.push((self.sites[j].xyz, j as u32, *head));
         *head = self.members.len() as u32;
     }
 }
