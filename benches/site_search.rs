@@ -156,10 +156,14 @@ fn bench(c: &mut Criterion) {
         let matching::Place::Area(g) = &s.place else {
             unreachable!()
         };
-        let inside: Vec<(&Asset, f64)> = snap
+        let inside: Vec<matching::Found> = snap
             .intersecting(g, 0.0, |_| true)
             .into_iter()
-            .map(|(l, d)| (&l.asset, d))
+            .map(|(l, distance)| matching::Found {
+                asset: &l.asset,
+                distance,
+                xyz: l.point_ecef(),
+            })
             .collect();
         let out = matching::run(s, inside, snap.len(), fee);
         (

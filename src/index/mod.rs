@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use geo::{BoundingRect, Geometry, Intersects, Point, Rect};
+use geo::{BoundingRect, Coord, Geometry, Intersects, Point, Rect};
 use rstar::{
     AABB, Envelope, ParentNode, RStarInsertionStrategy, RTree, RTreeNode, RTreeObject, RTreeParams,
 };

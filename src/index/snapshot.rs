@@ -320,18 +320,22 @@ impl Snapshot {
         let mut out = Vec::new();
         for (layer, is_base) in [(&*self.base, true), (&self.delta, false)] {
             let mut hits: Vec<(u32, f64)> = Vec::new();
-            layer.locate(&search, |slot, key, _| {
+            layer.locate(&search, |slot, key, point| {
                 if (is_base && !self.base_live(slot)) || !filter.passes(key, layer, slot) {
                     return;
                 }
-                let g = &layer.slots[slot as usize].asset.details.geometry;
                 let d = if buffer_m <= 0.0 {
-                    // A point asset is tested as a coordinate: geo's
-                    // geometry-against-geometry dispatch costs several times
-                    // the ring test itself, and area searches test thousands.
-                    let hit = match g {
-                        Geometry::Point(p) => geometry.intersects(&p.0),
-                        g => g.intersects(geometry),
+                    // A point asset is tested as a coordinate, the entry's
+                    // own: geo's geometry-against-geometry dispatch costs
+                    // several times the ring test itself, and reading the
+                    // asset is a cache miss; area searches test thousands.
+                    let hit = match point {
+                        Some([x, y]) => geometry.intersects(&Coord { x, y }),
+                        None => layer.slots[slot as usize]
+                            .asset
+                            .details
+                            .geometry
+                            .intersects(geometry),
                     };
                     if hit {
                         0.0
@@ -339,7 +343,7 @@ impl Snapshot {
                         return;
                     }
                 } else {
-                    geometry_distance(g, geometry)
+                    geometry_distance(&layer.slots[slot as usize].asset.details.geometry, geometry)
                 };
                 if d <= buffer_m.max(0.0) {
                     hits.push((slot, d));
@@ -491,6 +495,11 @@ pub(super) fn merge_pairs_by_id<'a>(
     a: Vec<(&'a Arc<Located>, f64)>,
     b: Vec<(&'a Arc<Located>, f64)>,
 ) -> Vec<(&'a Arc<Located>, f64)> {
+    // Each list is in id order already: with no pending changes (the state
+    // after start-up or a fold) there is nothing to merge.
+    if b.is_empty() {
+        return a;
+    }
     let mut out: Vec<_> = a.into_iter().chain(b).collect();
     out.sort_by(|x, y| x.0.id().cmp(y.0.id()));
     out

@@ -11,8 +11,10 @@ use super::Register;
 use crate::domain::access::Principal;
 use crate::domain::asset::{Asset, InvalidField};
 use crate::domain::fees::{Quote, QuoteTerms};
-use crate::domain::matching::{self, CoverageOutcome, Place, RejectedBy, ScoreParts, SearchSpec};
-use crate::index::Snapshot;
+use crate::domain::matching::{
+    self, CoverageOutcome, Found, Place, RejectedBy, ScoreParts, SearchSpec,
+};
+use crate::index::{Located, Snapshot};
 use crate::store::{NewSiteSearch, SiteSearchRow, SiteSearchScope, StoreResult, new_id};
 
 /// A chosen site, owned.
@@ -60,26 +62,26 @@ impl Register {
     /// Runs a validated search on the current snapshot.
     pub fn search_sites(&self, spec: &SearchSpec) -> Result<SiteSearchAnswer, Vec<InvalidField>> {
         let snapshot = self.assets().snapshot();
-        let inside: Vec<(&Asset, f64)> = match &spec.place {
+        let inside: Vec<Found<'_>> = match &spec.place {
             Place::Area(g) => snapshot
                 .intersecting(g, 0.0, |_| true)
                 .into_iter()
-                .map(|(l, d)| (&l.asset, d))
+                .map(|(l, d)| found(l, d))
                 .collect(),
             Place::Near { centre, radius_m } => {
                 let mut v: Vec<_> = snapshot
                     .within_distance(*centre, *radius_m, |_| true)
                     .into_iter()
-                    .map(|(l, d)| (&l.asset, d))
+                    .map(|(l, d)| found(l, d))
                     .collect();
                 // Id order, like the other two, so nothing depends on ties.
-                v.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+                v.sort_by(|a, b| a.asset.id.cmp(&b.asset.id));
                 v
             }
             Place::Corridor { line, width_m } => snapshot
                 .intersecting(line, width_m / 2.0, |_| true)
                 .into_iter()
-                .map(|(l, d)| (&l.asset, d))
+                .map(|(l, d)| found(l, d))
                 .collect(),
         };
         let mut memo = FeeMemo::default();
@@ -144,6 +146,16 @@ impl Register {
             .entry(zone.to_string())
             .or_insert_with(|| vec![None; 7 * 6])[slot] = Some(fee.clone());
         fee
+    }
+}
+
+/// An indexed asset as a search candidate, with the position the index
+/// keeps for points.
+fn found(l: &Located, distance: f64) -> Found<'_> {
+    Found {
+        asset: &l.asset,
+        distance,
+        xyz: l.point_ecef(),
     }
 }
 

@@ -382,6 +382,139 @@ impl<'a> Spacing<'a> {
     }
 }
 
+/// The spacing rule as spacing mode needs it: a growing set of chosen
+/// sites, asked "is any chosen site closer than the spacing to this one?".
+///
+/// Unlike [`Spacing`], which keeps a count for every site and so buckets
+/// all of them up front, this buckets only the chosen: a dense grid of
+/// cells at least the spacing wide over the plane tangent at the sites'
+/// mean, each cell a linked list of the chosen sites in it. A site within
+/// the spacing of another lies within it in the plane too (for the reason
+/// [`Cells`] gives), so in the same or an adjacent cell: a question reads
+/// the nine cells around the site's own, and none at all when no chosen
+/// site is in them (a count per cell says so). Pairs are decided as
+/// [`Spacing`] decides them: by the site listed first.
+#[derive(Debug, Clone)]
+pub struct Spaced<'a> {
+    sites: &'a [Place],
+    metres: f64,
+    frame: Frame,
+    origin: [f64; 2],
+    /// 1 / the cells' width.
+    scale: f64,
+    cols: usize,
+    rows: usize,
+    /// Per cell, 1 + the index in `members` of the last site chosen in it
+    /// (0: none).
+    head: Vec<u32>,
+    /// Per cell, how many chosen sites lie in it or the eight around it.
+    near: Vec<u32>,
+    /// Chosen sites: the site's position (read without a trip to `sites`),
+    /// the site, and 1 + the member chosen before it in the same cell (0:
+    /// none).
+    members: Vec<([f64; 3], u32, u32)>,
+}
+
+impl<'a> Spaced<'a> {
+    /// Nothing chosen yet; `metres` ≤ 0 means no rule.
+    pub fn new(sites: &'a [Place], metres: f64) -> Spaced<'a> {
+        let frame = Frame::around(sites);
+        let (mut lo, mut hi) = ([0.0; 2], [0.0; 2]);
+        if metres > 0.0 && !sites.is_empty() {
+            (lo, hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
+            for p in sites {
+                let xy = frame.project(&p.xyz);
+                for k in 0..2 {
+                    lo[k] = lo[k].min(xy[k]);
+                    hi[k] = hi[k].max(xy[k]);
+                }
+            }
+        }
+        let (w, h) = (hi[0] - lo[0], hi[1] - lo[1]);
+        // A hair over the spacing, so rounding in the projection cannot
+        // push a site just inside it two cells away.
+        let reach = metres.max(1e-3) * (1.0 + 1e-9) + 1e-6;
+        let most = (CELLS_PER_PLACE * sites.len() as f64).max(64.0);
+        let side = reach.max(((w + reach) * (h + reach) / most).sqrt());
+        let cols = (w / side) as usize + 1;
+        let rows = (h / side) as usize + 1;
+        Spaced {
+            sites,
+            metres,
+            frame,
+            origin: lo,
+            scale: 1.0 / side,
+            cols,
+            rows,
+            head: vec![0; rows * cols],
+            near: vec![0; rows * cols],
+            members: Vec::new(),
+        }
+    }
+
+    /// The row and column of site `j`'s cell.
+    fn cell(&self, j: usize) -> (usize, usize) {
+        let [x, y] = self.frame.project(&self.sites[j].xyz);
+        let at =
+            |v: f64, o: f64, last: usize| ((((v - o) * self.scale).max(0.0)) as usize).min(last);
+        (
+            at(y, self.origin[1], self.rows - 1),
+            at(x, self.origin[0], self.cols - 1),
+        )
+    }
+
+    /// The cells around (and including) `row`, `col`.
+    fn around(&self, row: usize, col: usize) -> impl Iterator<Item = usize> + use<> {
+        let (cols, rows) = (self.cols, self.rows);
+        let r = row.saturating_sub(1)..=(row + 1).min(rows - 1);
+        let c = col.saturating_sub(1)..=(col + 1).min(cols - 1);
+        r.flat_map(move |r| c.clone().map(move |c| r * cols + c))
+    }
+
+    /// Whether a chosen site lies closer than the spacing to site `j`.
+    pub fn blocked(&self, j: usize) -> bool {
+        if self.metres <= 0.0 || self.members.is_empty() {
+            return false;
+        }
+        let (row, col) = self.cell(j);
+        if self.near[row * self.cols + col] == 0 {
+            return false;
+        }
+        let xyz = &self.sites[j].xyz;
+        let most = self.metres * self.metres;
+        for cell in self.around(row, col) {
+            let mut m = self.head[cell];
+            while m != 0 {
+                let (at, k, before) = &self.members[m as usize - 1];
+                // The first test `closer_than` makes, without the call: most
+                // chosen sites in the cells are too far.
+                if chord2(xyz, at) < most {
+                    let (a, b) = (j.min(*k as usize), j.max(*k as usize));
+                    if a != b && self.sites[a].closer_than(&self.sites[b], self.metres) {
+                        return true;
+                    }
+                }
+                m = *before;
+            }
+        }
+        false
+    }
+
+    /// Marks `j` chosen.
+    pub fn choose(&mut self, j: usize) {
+        if self.metres <= 0.0 {
+            return;
+        }
+        let (row, col) = self.cell(j);
+        for cell in self.around(row, col) {
+            self.near[cell] += 1;
+        }
+        let head = &mut self.head[row * self.cols + col];
+        self.members.push((self.sites[j].xyz, j as u32, *head));
+        *head = self.members.len() as u32;
+    }
+}
+
 /// Vertices of a geodesic circle polygon.
 pub const CIRCLE_VERTICES: usize = 64;
 
@@ -503,6 +636,58 @@ mod tests {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// `Spaced` answers "is a chosen site closer than the spacing?" as brute
+    /// force does, anywhere: across the antimeridian, at a pole, over a
+    /// whole country, with spacings from a fiftieth of the spread to all of it.
+    #[test]
+    fn spaced_agrees_with_brute_force_anywhere() {
+        use rand::{Rng, SeedableRng, rngs::StdRng};
+        let mut rng = StdRng::seed_from_u64(11);
+        for (lon, lat, spread_m) in [
+            (-2.35, 53.42, 5_000.0),
+            (179.999, -16.5, 3_000.0),
+            (0.0, 89.99, 2_000.0),
+            (-3.0, 54.0, 600_000.0),
+            (12.0, -0.01, 50.0),
+        ] {
+            let centre = Point::new(lon, lat);
+            let places: Vec<Place> = (0..300)
+                .map(|_| {
+                    Place::new(Geodesic.destination(
+                        centre,
+                        rng.random_range(0.0..360.0),
+                        spread_m * rng.random::<f64>().sqrt(),
+                    ))
+                })
+                .collect();
+            for metres in [spread_m / 50.0, spread_m / 7.0, spread_m, 0.0] {
+                let mut rule = Spaced::new(&places, metres);
+                let mut chosen: Vec<usize> = Vec::new();
+                let mut blocked = 0;
+                for j in 0..places.len() {
+                    let brute = chosen
+                        .iter()
+                        .any(|&k| geodesic(places[k].point, places[j].point) < metres);
+                    assert_eq!(
+                        rule.blocked(j),
+                        brute,
+                        "({lon}, {lat}) {metres} m: site {j}"
+                    );
+                    if brute {
+                        blocked += 1;
+                    } else if rng.random_bool(0.5) {
+                        rule.choose(j);
+                        chosen.push(j);
+                    }
+                }
+                assert!(
+                    blocked > 0 || metres == 0.0,
+                    "({lon}, {lat}) {metres} m blocks none"
+                );
             }
         }
     }

@@ -40,7 +40,7 @@ use rust_decimal::prelude::ToPrimitive;
 use crate::domain::access::Principal;
 use crate::domain::asset::Asset;
 pub use constraints::{Reason, RejectedBy};
-use earth::{Cells, Place as At, Spacing};
+use earth::{Cells, Place as At, Spaced, Spacing};
 pub use request::{Limits, Place, SearchSpec, SiteSearchRequest};
 pub use score::{ScoreParts, Weights};
 
@@ -116,30 +116,67 @@ pub fn position(asset: &Asset) -> Option<Point<f64>> {
     asset.details.anchor()
 }
 
-struct Scored<'a> {
-    asset: &'a Asset,
+/// An asset the index found in the search region.
+#[derive(Debug, Clone, Copy)]
+pub struct Found<'a> {
+    /// The asset.
+    pub asset: &'a Asset,
     /// Metres from the searched point or line (0 for an area).
-    distance: f64,
-    at: At,
-    parts: ScoreParts,
-    score: f64,
-    fee: Option<(Decimal, Arc<str>)>,
+    pub distance: f64,
+    /// The Earth-centred position of its [`position`] when the caller
+    /// already has it (the index keeps every point asset's), which saves
+    /// the trigonometry per candidate; it must be [`earth::ecef`] of it.
+    pub xyz: Option<[f64; 3]>,
 }
 
-/// Runs `spec` over `inside` (the assets in the search region with their
-/// distance from the searched point or line; 0 for an area), out of
+/// The candidates, a column per fact: ordering and selection read only the
+/// scores, so they stay in cache, and the parts are copied out for the few
+/// chosen.
+#[derive(Default)]
+struct Pool<'a> {
+    assets: Vec<&'a Asset>,
+    distance: Vec<f64>,
+    at: Vec<At>,
+    parts: Vec<ScoreParts>,
+    /// Year-one fee as a number, for the fee part.
+    fee: Vec<Option<f64>>,
+    score: Vec<f64>,
+}
+
+impl Pool<'_> {
+    fn with_capacity(n: usize) -> Self {
+        Pool {
+            assets: Vec::with_capacity(n),
+            distance: Vec::with_capacity(n),
+            at: Vec::with_capacity(n),
+            parts: Vec::with_capacity(n),
+            fee: Vec::with_capacity(n),
+            score: Vec::new(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.assets.len()
+    }
+}
+
+/// Runs `spec` over `inside` (the assets in the search region), out of
 /// `total_assets` in the register, pricing with `fee` (year-one fee and
-/// currency; shared, as it is asked of every candidate).
+/// currency; asked of every candidate, and again of the chosen).
 pub fn run<'a>(
     spec: &SearchSpec,
-    inside: impl IntoIterator<Item = (&'a Asset, f64)>,
+    inside: impl IntoIterator<Item = Found<'a>>,
     total_assets: usize,
     mut fee: impl FnMut(&Asset) -> Option<(Decimal, Arc<str>)>,
 ) -> Outcome<'a> {
     let mut rejected = RejectedBy::default();
     let mut seen = 0usize;
-    let mut pool: Vec<Scored<'a>> = Vec::new();
-    for (asset, distance) in inside {
+    let inside = inside.into_iter();
+    let mut pool = Pool::with_capacity(inside.size_hint().0);
+    // Neighbours mostly share a fee: convert each distinct one once.
+    let mut last_fee: Option<(Decimal, Option<f64>)> = None;
+    for found in inside {
+        let asset = found.asset;
         seen += 1;
         if let Err(r) = constraints::check(spec, asset) {
             rejected.add(r);
@@ -149,16 +186,29 @@ pub fn run<'a>(
             rejected.add(Reason::Outside);
             continue;
         };
-        pool.push(Scored {
-            asset,
-            distance,
-            at: At::new(p),
-            parts: score::fixed_parts(spec, asset),
-            score: 0.0,
-            fee: fee(asset),
+        let at = match found.xyz {
+            Some(xyz) => {
+                debug_assert_eq!(xyz, earth::ecef(p), "{}", asset.id);
+                At { point: p, xyz }
+            }
+            None => At::new(p),
+        };
+        let f = fee(asset).and_then(|(f, _)| match last_fee {
+            Some((d, v)) if d == f => v,
+            _ => {
+                let v = f.to_f64();
+                last_fee = Some((f, v));
+                v
+            }
         });
+        pool.assets.push(asset);
+        pool.distance.push(found.distance);
+        pool.at.push(at);
+        pool.parts.push(score::fixed_parts(spec, asset));
+        pool.fee.push(f);
     }
     rejected.outside += total_assets.saturating_sub(seen);
+    let n = pool.len();
 
     // The demand part.
     match &spec.demand {
@@ -171,64 +221,63 @@ pub fn run<'a>(
                 .collect();
             let at: Vec<At> = places.iter().map(|p| p.0).collect();
             let cells = Cells::new(&at, reach);
-            for s in &mut pool {
+            for (s, parts) in pool.at.iter().zip(&mut pool.parts) {
                 let mut near = 0.0;
-                cells.around(&s.at, |i| {
+                cells.around(s, |i| {
                     let (p, w) = &places[i as usize];
-                    if s.at.within(p, reach) {
+                    if s.within(p, reach) {
                         near += w;
                     }
                 });
-                s.parts.demand = if total > 0.0 { near / total } else { 0.0 };
+                parts.demand = if total > 0.0 { near / total } else { 0.0 };
             }
         }
         None => {
-            for s in &mut pool {
-                s.parts.demand = score::closeness(spec, s.distance);
+            for (parts, d) in pool.parts.iter_mut().zip(&pool.distance) {
+                parts.demand = score::closeness(spec, *d);
             }
         }
     }
     // The fee part and the score.
-    // Neighbours mostly share a fee: convert each distinct one once.
-    let mut last: Option<(Decimal, Option<f64>)> = None;
-    let fees: Vec<Option<f64>> = pool
-        .iter()
-        .map(|s| {
-            let f = s.fee.as_ref()?.0;
-            match last {
-                Some((d, v)) if d == f => v,
-                _ => {
-                    let v = f.to_f64();
-                    last = Some((f, v));
-                    v
-                }
-            }
-        })
-        .collect();
-    let range = fees
+    let range = pool
+        .fee
         .iter()
         .flatten()
         .fold(None, |r: Option<(f64, f64)>, &f| {
             Some(r.map_or((f, f), |(lo, hi)| (lo.min(f), hi.max(f))))
         });
-    for (s, f) in pool.iter_mut().zip(&fees) {
-        s.parts.fee = score::fee(*f, range);
-        s.score = s.parts.score(&spec.weights);
-    }
-    // Rank order: best score first, ties by asset id. Indices are ordered,
-    // not the scored candidates, which are too large to move around.
+    pool.score = pool
+        .parts
+        .iter_mut()
+        .zip(&pool.fee)
+        .map(|(parts, f)| {
+            parts.fee = score::fee(*f, range);
+            parts.score(&spec.weights)
+        })
+        .collect();
+    // Rank order: best score first, ties by asset id.
+    let (scores, assets) = (&pool.score, &pool.assets);
     let by_rank = |a: &u32, b: &u32| {
-        let (a, b) = (&pool[*a as usize], &pool[*b as usize]);
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| a.asset.id.cmp(&b.asset.id))
+        let (a, b) = (*a as usize, *b as usize);
+        scores[b]
+            .total_cmp(&scores[a])
+            .then_with(|| assets[a].id.cmp(&assets[b].id))
     };
-    let sites: Vec<At> = pool.iter().map(|s| s.at).collect();
-    let mut rule = Spacing::new(&sites, spec.min_spacing_m);
     let (chosen, coverage) = match spec.coverage_radius_m {
-        None => (spacing_select(spec.sites_wanted, &mut rule, by_rank), None),
+        None => {
+            let (chosen, spaced_out) = spacing_select(
+                spec.sites_wanted,
+                &pool.at,
+                spec.min_spacing_m,
+                scores,
+                by_rank,
+            );
+            rejected.spacing += spaced_out;
+            (chosen, None)
+        }
         Some(radius) => {
-            let mut order: Vec<u32> = (0..pool.len() as u32).collect();
+            let sites = &pool.at;
+            let mut order: Vec<u32> = (0..n as u32).collect();
             order.sort_unstable_by(by_rank);
             let (demand, sampled): (Vec<(At, f64)>, bool) = match &spec.demand {
                 Some(d) => (
@@ -252,9 +301,14 @@ pub fn run<'a>(
             };
             let sol = coverage::solve(&inst);
             let chosen: Vec<usize> = sol.chosen.iter().map(|&r| order[r] as usize).collect();
+            // Candidates left out because a chosen site is too close
+            // (chosen sites are never too close to each other, so they
+            // have no blockers).
+            let mut rule = Spacing::new(sites, spec.min_spacing_m);
             for &i in &chosen {
                 rule.choose(i);
             }
+            rejected.spacing += (0..n).filter(|&j| rule.blockers(j) > 0).count();
             let centres: Vec<Point<f64>> = chosen.iter().map(|&i| sites[i].point).collect();
             let out = CoverageOutcome {
                 fraction: if sol.total > 0.0 {
@@ -273,49 +327,50 @@ pub fn run<'a>(
         }
     };
 
-    // Candidates left out because a chosen site is too close (chosen sites
-    // are never too close to each other, so they have no blockers).
-    for j in 0..pool.len() {
-        if rule.blockers(j) > 0 {
-            rejected.add(Reason::Spacing);
-        }
-    }
-
-    let candidates = pool.len();
     let chosen = chosen
         .into_iter()
         .enumerate()
-        .map(|(n, i)| {
-            let s = &pool[i];
-            Pick {
-                asset: s.asset,
-                rank: n + 1,
-                score: s.score,
-                parts: s.parts,
-                annual_fee: s.fee.as_ref().map(|(f, c)| (*f, c.to_string())),
-            }
+        .map(|(rank, i)| Pick {
+            asset: pool.assets[i],
+            rank: rank + 1,
+            score: pool.score[i],
+            parts: pool.parts[i],
+            annual_fee: fee(pool.assets[i]).map(|(f, c)| (f, c.to_string())),
         })
         .collect();
     Outcome {
         chosen,
-        candidates,
+        candidates: n,
         rejected_by: rejected,
         coverage,
     }
 }
 
-/// Spacing mode: best score first (`by_rank` over indices of the sites
-/// `rule` was built over), skipping any candidate closer than the spacing to
-/// one already taken, until `wanted`. Candidates are put in rank order a
-/// growing prefix at a time, since a few sites wanted rarely need more than
-/// the best few hundred of tens of thousands.
+/// Spacing mode: best score first (`by_rank` over indices of `sites`),
+/// skipping any candidate closer than `metres` to one already taken, until
+/// `wanted`; with how many candidates not chosen lie closer than `metres`
+/// to a chosen site. Candidates are put in rank order a growing prefix at a
+/// time, since a few sites wanted rarely need more than the best few
+/// hundred of tens of thousands; the spacing rule looks up only the chosen
+/// sites, so candidates never reached cost nothing until the count.
 fn spacing_select(
     wanted: usize,
-    rule: &mut Spacing<'_>,
+    sites: &[At],
+    metres: f64,
+    scores: &[f64],
     by_rank: impl Fn(&u32, &u32) -> std::cmp::Ordering,
-) -> Vec<usize> {
-    let n = rule.len();
-    let mut order: Vec<u32> = (0..n as u32).collect();
+) -> (Vec<usize>, usize) {
+    let n = sites.len();
+    // Sorting (score, index) pairs reads no other array; ties (equal
+    // scores) go to `by_rank` for the asset ids.
+    let by_key =
+        |a: &(f64, u32), b: &(f64, u32)| b.0.total_cmp(&a.0).then_with(|| by_rank(&a.1, &b.1));
+    let mut order: Vec<(f64, u32)> = scores
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| (s, i as u32))
+        .collect();
+    let mut rule = Spaced::new(sites, metres);
     let (mut sorted, mut next) = (0usize, 0usize);
     let mut chosen = Vec::new();
     while chosen.len() < wanted && next < n {
@@ -324,17 +379,25 @@ fn spacing_select(
             let rest = &mut order[sorted..];
             let take = upto - sorted;
             if take < rest.len() {
-                rest.select_nth_unstable_by(take - 1, &by_rank);
+                rest.select_nth_unstable_by(take - 1, by_key);
             }
-            rest[..take].sort_unstable_by(&by_rank);
+            rest[..take].sort_unstable_by(by_key);
             sorted = upto;
         }
-        let j = order[next] as usize;
+        let j = order[next].1 as usize;
         next += 1;
-        if rule.blockers(j) == 0 {
+        if !rule.blocked(j) {
             rule.choose(j);
             chosen.push(j);
         }
     }
-    chosen
+    // Every candidate passed over was blocked by a chosen site, and stays
+    // so; of those never reached (only when the selection is full), look
+    // each up.
+    let passed_over = next - chosen.len();
+    let unreached = order[next..]
+        .iter()
+        .filter(|&&(_, j)| rule.blocked(j as usize))
+        .count();
+    (chosen, passed_over + unreached)
 }

@@ -149,3 +149,128 @@ fn requests_name_every_bad_field() {
     assert_eq!(e, ["area"]);
     assert!(parse(json!({"near": {"lon": -2.35, "lat": 53.42, "radius_m": 500}})).is_ok());
 }
+
+/// `n` lamp posts scattered over about a kilometre square in Sale, all of
+/// which pass every hard constraint, with random heights and power.
+fn scattered_assets(n: usize, rng: &mut StdRng) -> Vec<crate::domain::asset::Asset> {
+    use crate::domain::asset::{
+        Asset, AssetDetails, AssetKind, AssetStatus, Placement, PowerSupply,
+    };
+    (0..n)
+        .map(|i| {
+            let id = format!("a{i:05}");
+            Asset {
+                authority: "trafford".into(),
+                details: AssetDetails {
+                    asset_ref: id.clone(),
+                    kind: AssetKind::LampPost,
+                    geometry: geo::Geometry::Point(Point::new(
+                        rng.random_range(-2.36..-2.345),
+                        rng.random_range(53.415..53.424),
+                    )),
+                    // Whole metres, so equal scores and the id tie-break occur.
+                    height_m: Some(f64::from(rng.random_range(4u32..14))),
+                    power_supply: if rng.random_bool(0.5) {
+                        PowerSupply::Continuous
+                    } else {
+                        PowerSupply::PartNight
+                    },
+                    capacity: 2,
+                    load_rating_kg: None,
+                    last_inspected: None,
+                    install_year: None,
+                    status: AssetStatus::Available,
+                    listed: false,
+                    photo_url: None,
+                    source_attributes: Default::default(),
+                },
+                placement: Placement::default(),
+                occupancy: Default::default(),
+                revision: 1,
+                id,
+            }
+        })
+        .collect()
+}
+
+/// Spacing mode against brute force: the selection is the greedy one (best
+/// score first, ties by id, skipping any site closer than the spacing to
+/// one taken, by Karney's geodesic), and `rejected_by.spacing` counts
+/// exactly the candidates left out with a chosen site closer than the
+/// spacing, whether the selection fills up or falls short; with and without
+/// the caller's Earth-centred positions.
+#[test]
+fn spacing_mode_selection_and_spaced_out_count_match_brute_force() {
+    use super::{Found, run};
+    use rust_decimal::Decimal;
+    let mut rng = StdRng::seed_from_u64(10);
+    let area = serde_json::json!({"type": "Polygon", "coordinates": [[
+        [-2.37, 53.41], [-2.34, 53.41], [-2.34, 53.43], [-2.37, 53.43], [-2.37, 53.41]]]});
+    let mut short = 0;
+    for round in 0..12 {
+        let assets = scattered_assets(rng.random_range(50..400), &mut rng);
+        let wanted = [1, 3, 10, 40, 1000][round % 5];
+        let spacing = [0.0, 40.0, 120.0, 300.0][round % 4];
+        let spec = parse(serde_json::json!({"area": area, "sites_wanted": wanted,
+            "min_spacing_m": spacing}))
+        .expect("valid");
+        let gbp: std::sync::Arc<str> = "GBP".into();
+        let fee = |a: &crate::domain::asset::Asset| {
+            let pence = if a.details.power_supply == crate::domain::asset::PowerSupply::Continuous {
+                30_000
+            } else {
+                27_000
+            };
+            Some((Decimal::new(pence, 2), gbp.clone()))
+        };
+        let found = |a| Found {
+            asset: a,
+            distance: 0.0,
+            xyz: (round % 2 == 0).then(|| super::earth::ecef(super::position(a).unwrap())),
+        };
+        let out = run(&spec, assets.iter().map(found), assets.len(), fee);
+        let ids: Vec<&str> = out.chosen.iter().map(|p| p.asset.id.as_str()).collect();
+
+        // Brute force over every asset. Scores: no demand part (an area),
+        // the fee part 1 at the cheaper fee and 0 at the dearer (both occur).
+        let mut scored: Vec<(f64, &str, Point<f64>)> = Vec::new();
+        for a in &assets {
+            let mut parts = super::score::fixed_parts(&spec, a);
+            parts.fee = if fee(a).unwrap().0 == Decimal::new(27_000, 2) {
+                1.0
+            } else {
+                0.0
+            };
+            scored.push((
+                parts.score(&spec.weights),
+                &a.id,
+                super::position(a).unwrap(),
+            ));
+        }
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+        let mut taken: Vec<(&str, Point<f64>)> = Vec::new();
+        for &(_, id, p) in &scored {
+            if taken.len() == wanted {
+                break;
+            }
+            if taken.iter().all(|t| geodesic(t.1, p) >= spacing) {
+                taken.push((id, p));
+            }
+        }
+        let brute_ids: Vec<&str> = taken.iter().map(|t| t.0).collect();
+        assert_eq!(ids, brute_ids, "round {round}");
+        let spaced_out = scored
+            .iter()
+            .filter(|s| !brute_ids.contains(&s.1))
+            .filter(|s| taken.iter().any(|t| geodesic(t.1, s.2) < spacing))
+            .count();
+        assert_eq!(out.rejected_by.spacing, spaced_out, "round {round}");
+        assert_eq!(out.candidates, assets.len());
+        if ids.len() < wanted && spacing > 0.0 {
+            short += 1;
+            assert_eq!(spaced_out, assets.len() - ids.len(), "maximal");
+        }
+        assert!(spaced_out > 0 || spacing == 0.0 || ids.len() == assets.len());
+    }
+    assert!(short >= 2, "both regimes must be exercised: {short} short");
+}
