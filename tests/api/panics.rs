@@ -53,7 +53,9 @@ async fn a_panicking_handler_answers_500_problem_json_and_keeps_serving() {
 /// ("(dim_a != ZeroDimensional && dim_b != ZeroDimensional) || ...") when the
 /// validity check relates its polygons pairwise: a self-crossing ring, and a
 /// ring whose positions are all one point. Found by fuzzing `validate` with
-/// polygons on a coarse grid.
+/// polygons on a coarse grid. The assertion is a `debug_assert!`: where debug
+/// assertions are off (a release build) `relate` goes on and the validity
+/// check refuses the ring on its own grounds, still a 422 naming `geometry`.
 fn relate_panics_on() -> serde_json::Value {
     serde_json::json!({"type": "MultiPolygon", "coordinates": [
         [[[-2.299, 53.402], [-2.298, 53.405], [-2.299, 53.405], [-2.3, 53.4], [-2.298, 53.403],
@@ -86,13 +88,15 @@ crate::on_both_databases!(
                 .await;
             assert_eq!(s, 422, "{path}: {b}");
             assert_eq!(b["errors"][0]["field"], "geometry", "{path}: {b}");
-            assert!(
-                b["errors"][0]["message"]
-                    .as_str()
-                    .unwrap()
-                    .contains("could not be checked"),
-                "{path}: {b}"
-            );
+            if cfg!(debug_assertions) {
+                assert!(
+                    b["errors"][0]["message"]
+                        .as_str()
+                        .unwrap()
+                        .contains("could not be checked"),
+                    "{path}: {b}"
+                );
+            }
         }
         // The service goes on answering.
         let (s, _) = app.get("/healthz", None).await;
