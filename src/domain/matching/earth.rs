@@ -597,28 +597,38 @@ mod tests {
         assert!(near > 50, "the test must find neighbours: {near}");
     }
 
+    /// Where the grid and spacing tests scatter places (centre lon, lat and
+    /// radius in metres): a town, across the antimeridian, at a pole, over a
+    /// whole country, and a tiny spread on the equator.
+    const SCENES: [(f64, f64, f64); 5] = [
+        (-2.35, 53.42, 5_000.0),
+        (179.999, -16.5, 3_000.0),
+        (0.0, 89.99, 2_000.0),
+        (-3.0, 54.0, 600_000.0),
+        (12.0, -0.01, 50.0),
+    ];
+
+    /// A place uniformly spread over the disc of `spread_m` around `centre`.
+    fn scatter(rng: &mut rand::rngs::StdRng, centre: Point<f64>, spread_m: f64) -> Place {
+        use rand::Rng;
+        Place::new(Geodesic.destination(
+            centre,
+            rng.random_range(0.0..360.0),
+            spread_m * rng.random::<f64>().sqrt(),
+        ))
+    }
+
     /// The grid misses no neighbour anywhere: across the antimeridian, at a
     /// pole, over a whole country, with the query outside the places' box.
     #[test]
     fn cells_miss_no_neighbour_anywhere() {
         use rand::{Rng, SeedableRng, rngs::StdRng};
         let mut rng = StdRng::seed_from_u64(7);
-        for (lon, lat, spread_m) in [
-            (-2.35, 53.42, 5_000.0),
-            (179.999, -16.5, 3_000.0),
-            (0.0, 89.99, 2_000.0),
-            (-3.0, 54.0, 600_000.0),
-            (12.0, -0.01, 50.0),
-        ] {
+        for (lon, lat, spread_m) in SCENES {
             let centre = Point::new(lon, lat);
-            let scatter = |rng: &mut StdRng| {
-                Place::new(Geodesic.destination(
-                    centre,
-                    rng.random_range(0.0..360.0),
-                    spread_m * rng.random::<f64>().sqrt(),
-                ))
-            };
-            let places: Vec<Place> = (0..400).map(|_| scatter(&mut rng)).collect();
+            let places: Vec<Place> = (0..400)
+                .map(|_| scatter(&mut rng, centre, spread_m))
+                .collect();
             for reach in [spread_m / 50.0, spread_m / 7.0, spread_m] {
                 let cells = Cells::new(&places, reach);
                 for _ in 0..40 {
@@ -626,7 +636,7 @@ mod tests {
                     let q = if rng.random_bool(0.2) {
                         Place::new(Geodesic.destination(centre, 45.0, spread_m * 1.05))
                     } else {
-                        scatter(&mut rng)
+                        scatter(&mut rng, centre, spread_m)
                     };
                     let mut seen = vec![false; places.len()];
                     cells.around(&q, |i| seen[i as usize] = true);
@@ -647,22 +657,9 @@ mod tests {
     fn spaced_agrees_with_brute_force_anywhere() {
         use rand::{Rng, SeedableRng, rngs::StdRng};
         let mut rng = StdRng::seed_from_u64(11);
-        for (lon, lat, spread_m) in [
-            (-2.35, 53.42, 5_000.0),
-            (179.999, -16.5, 3_000.0),
-            (0.0, 89.99, 2_000.0),
-            (-3.0, 54.0, 600_000.0),
-            (12.0, -0.01, 50.0),
-        ] {
-            let centre = Point::new(lon, lat);
+        for (lon, lat, spread_m) in SCENES {
             let places: Vec<Place> = (0..300)
-                .map(|_| {
-                    Place::new(Geodesic.destination(
-                        centre,
-                        rng.random_range(0.0..360.0),
-                        spread_m * rng.random::<f64>().sqrt(),
-                    ))
-                })
+                .map(|_| scatter(&mut rng, Point::new(lon, lat), spread_m))
                 .collect();
             for metres in [spread_m / 50.0, spread_m / 7.0, spread_m, 0.0] {
                 let mut rule = Spaced::new(&places, metres);
