@@ -53,7 +53,7 @@ fn page() -> Vec<Asset> {
                     status: AssetStatus::Available,
                     listed: false,
                     photo_url: None,
-                    source_attributes,
+                    source_attributes: source_attributes.into(),
                 },
                 placement: Placement {
                     ward: Some("Stretford and Humphrey Park".into()),

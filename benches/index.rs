@@ -32,7 +32,6 @@
 //! a filtered run such as `cargo bench --bench index -- nearest` skips them.
 
 use std::cell::OnceCell;
-use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -72,7 +71,7 @@ fn asset(id: String, lon: f64, lat: f64, kind: AssetKind) -> Asset {
             status: AssetStatus::Available,
             listed: false,
             photo_url: None,
-            source_attributes: BTreeMap::new(),
+            source_attributes: Default::default(),
         },
         placement: Placement::default(),
         occupancy: Default::default(),

@@ -20,7 +20,6 @@
 //! candidates, ≤ 4 sites), the worst ratio of greedy and of greedy + local
 //! search to the exact optimum found by brute force.
 
-use std::collections::BTreeMap;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -69,7 +68,7 @@ fn asset(i: usize, rng: &mut StdRng) -> Asset {
             status: AssetStatus::Available,
             listed: false,
             photo_url: None,
-            source_attributes: BTreeMap::new(),
+            source_attributes: Default::default(),
         },
         placement: Placement::default(),
         occupancy: Default::default(),

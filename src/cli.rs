@@ -130,6 +130,10 @@ pub struct ServeArgs {
     /// Neither read nor write a start-up snapshot.
     #[arg(long, conflicts_with = "snapshot")]
     pub no_snapshot: bool,
+    /// Memory for GeoJSON features kept encoded between requests, in MiB
+    /// (first come, first kept; 0 encodes every feature on every request).
+    #[arg(long, env = "STREETCELL_FEATURE_CACHE_MB", default_value_t = crate::index::FeatureCache::DEFAULT_BUDGET >> 20)]
+    pub feature_cache_mb: usize,
     /// Timeouts, connection cap and rate limit.
     #[command(flatten)]
     pub limits: LimitArgs,
@@ -355,6 +359,7 @@ fn redact(url: &str) -> String {
 }
 
 async fn serve(store: Store, args: ServeArgs, snapshot: Option<PathBuf>) -> anyhow::Result<()> {
+    crate::index::FeatureCache::process().set_budget(args.feature_cache_mb << 20);
     let mut demo_tokens = None;
     if args.demo {
         demo_tokens = crate::demo::load_if_empty(&store).await?;

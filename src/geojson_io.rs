@@ -6,7 +6,6 @@
 //! `geojson` crate, where validation matters more than speed.
 
 use geo::{Coord, Geometry, LineString, Polygon};
-use serde_json::Value;
 
 use crate::domain::asset::{Asset, InvalidField, format_date};
 use crate::index::Located;
@@ -232,21 +231,27 @@ pub fn write_asset_feature(
     out.extend_from_slice(br#","listed":"#);
     out.extend_from_slice(if d.listed { b"true" } else { b"false" });
     out.extend_from_slice(br#","source_attributes":"#);
-    write_attributes(out, &d.source_attributes);
+    out.extend_from_slice(d.source_attributes.as_json().as_bytes());
     extra(out);
     out.extend_from_slice(b"}}");
 }
 
 /// Writes a located asset as a GeoJSON Feature in CRS84 from its kept
-/// encoding (made now if no page has needed it before), with `extra`
+/// encoding (made and kept now if no page has needed it before and the
+/// process's `FeatureCache` has room; otherwise encoded afresh), with `extra`
 /// properties (each starting with a comma) spliced in before the closing
 /// braces. Same bytes as [`write_asset_feature`] with no coordinate map.
 pub fn write_located(out: &mut Vec<u8>, l: &Located, extra: impl FnOnce(&mut Vec<u8>)) {
-    let feature = l.geojson();
-    // Every encoding ends with the `}}` closing properties and feature.
-    out.extend_from_slice(&feature[..feature.len() - 2]);
-    extra(out);
-    out.extend_from_slice(b"}}");
+    match l.geojson() {
+        Some(feature) => {
+            // Every encoding ends with the `}}` closing properties and feature.
+            out.extend_from_slice(&feature[..feature.len() - 2]);
+            extra(out);
+            out.extend_from_slice(b"}}");
+        }
+        // The process keeps no more bytes: encode afresh.
+        None => write_asset_feature(out, &l.asset, &|c| c, extra),
+    }
 }
 
 /// Writes a located asset as a GeoJSON Feature in CRS84 with no extra
@@ -259,26 +264,6 @@ pub fn write_located_page_feature(out: &mut Vec<u8>, l: &Located, keep: bool) {
         None if keep => write_located(out, l, |_| {}),
         None => write_asset_feature(out, &l.asset, &|c| c, |_| {}),
     }
-}
-
-/// Source attributes as a JSON object. Councils' exports are flat text
-/// and numbers, written here directly; anything nested goes through serde.
-fn write_attributes(out: &mut Vec<u8>, attrs: &std::collections::BTreeMap<String, Value>) {
-    out.push(b'{');
-    for (i, (k, v)) in attrs.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write_str(out, k);
-        out.push(b':');
-        match v {
-            Value::String(s) => write_str(out, s),
-            Value::Null => out.extend_from_slice(b"null"),
-            Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-            other => serde_json::to_writer(&mut *out, other).expect("writing to a Vec"),
-        }
-    }
-    out.push(b'}');
 }
 
 fn opt_f64(out: &mut Vec<u8>, v: Option<f64>) {
@@ -392,18 +377,15 @@ mod tests {
     /// An asset whose every field needs care: escapes, non-ASCII, a hole,
     /// and source attributes of every JSON type.
     fn awkward_asset() -> Asset {
-        use crate::domain::asset::{AssetDetails, AssetKind, AssetStatus, Placement, PowerSupply};
+        use crate::domain::asset::{
+            AssetDetails, AssetKind, AssetStatus, Placement, PowerSupply, SourceAttributes,
+        };
         let attrs = serde_json::json!({
             "column_type": "Steel \"heritage\"\n", "street": "Chester Road — A56",
             "columns": 3, "height": 7.25, "lit": true, "note": null,
             "tags": ["a", 1], "owner": {"name": "TfGM"}
         });
-        let source_attributes = attrs
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let source_attributes = SourceAttributes::from_json(&attrs.to_string()).unwrap();
         Asset {
             id: "tr/\"x\"".into(),
             authority: "trafford".into(),
@@ -429,17 +411,6 @@ mod tests {
             occupancy: Default::default(),
             revision: 1,
         }
-    }
-
-    #[test]
-    fn attributes_are_written_as_serde_json_writes_them() {
-        let a = awkward_asset();
-        let mut out = Vec::new();
-        write_attributes(&mut out, &a.details.source_attributes);
-        assert_eq!(
-            out,
-            serde_json::to_vec(&a.details.source_attributes).unwrap()
-        );
     }
 
     #[test]
@@ -469,6 +440,10 @@ mod tests {
         assert_eq!(
             v["properties"]["source_attributes"]["owner"]["name"],
             "TfGM"
+        );
+        assert_eq!(
+            v["properties"]["source_attributes"],
+            serde_json::to_value(l.asset.details.source_attributes.to_map()).unwrap()
         );
         assert_eq!(v["id"], "tr/\"x\"");
     }

@@ -2,12 +2,13 @@
 //!
 //! Everything here is plain data and validation; no I/O.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
 use geo::{Geometry, InteriorPoint, Point};
 use serde::{Deserialize, Serialize};
+
+pub use super::attributes::SourceAttributes;
 
 /// What an asset physically is, in the estates team's words.
 #[derive(
@@ -190,7 +191,7 @@ pub struct AssetDetails {
     /// A photograph, for desk pre-qualification.
     pub photo_url: Option<String>,
     /// The source row's other attributes, kept as they came.
-    pub source_attributes: BTreeMap<String, serde_json::Value>,
+    pub source_attributes: SourceAttributes,
 }
 
 /// Where an asset falls among the authority's boundary layers.

@@ -1,6 +1,7 @@
 //! Pure rules of the business: no HTTP, no SQL.
 //!
-//! - [`asset`]: assets and their validation.
+//! - [`asset`]: assets and their validation; [`attributes`]: their source
+//!   attributes, kept compactly as JSON text.
 //! - [`area`]: boundary layers (wards, fee zones, conservation areas).
 //! - [`access`]: roles and who may see or change what.
 //! - [`application`]: applications for sites: states, who moves them on,
@@ -23,6 +24,7 @@ pub mod application;
 pub mod area;
 pub mod asset;
 pub mod attachment;
+pub mod attributes;
 pub mod criteria;
 pub mod fee_versions;
 pub mod fees;

@@ -139,13 +139,16 @@ pub fn reconcile(
     field!(8, photo_url);
     match mode {
         ImportMode::Merge => {
-            let mut attributes = stored.source_attributes.clone();
-            attributes.append(&mut row.source_attributes);
-            row.source_attributes = attributes;
+            if !stored.source_attributes.is_empty() {
+                let mut attributes = stored.source_attributes.to_map();
+                attributes.append(&mut row.source_attributes.to_map());
+                row.source_attributes = attributes.into();
+            }
         }
         ImportMode::Replace => {
-            for key in stored.source_attributes.keys() {
-                if !row.source_attributes.contains_key(key) {
+            let kept = row.source_attributes.to_map();
+            for key in stored.source_attributes.to_map().keys() {
+                if !kept.contains_key(key) {
                     cleared.push(format!("source_attributes.{key}"));
                 }
             }
@@ -173,11 +176,7 @@ mod tests {
             status: AssetStatus::Unavailable,
             listed: true,
             photo_url: Some("p.jpg".into()),
-            source_attributes: [
-                ("STREET".to_string(), "High St".into()),
-                ("OWNER".to_string(), "TBC".into()),
-            ]
-            .into(),
+            source_attributes: [("STREET", "High St"), ("OWNER", "TBC")].into(),
         }
     }
 
@@ -192,7 +191,7 @@ mod tests {
             status: AssetStatus::Available,
             listed: false,
             photo_url: None,
-            source_attributes: [("STREET".to_string(), "Low St".into())].into(),
+            source_attributes: [("STREET", "Low St")].into(),
             ..stored()
         }
     }
@@ -210,11 +209,7 @@ mod tests {
             d,
             AssetDetails {
                 height_m: Some(9.0),
-                source_attributes: [
-                    ("STREET".to_string(), "Low St".into()),
-                    ("OWNER".to_string(), "TBC".into()),
-                ]
-                .into(),
+                source_attributes: [("STREET", "Low St"), ("OWNER", "TBC"),].into(),
                 ..stored()
             }
         );

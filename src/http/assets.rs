@@ -451,7 +451,7 @@ impl AssetWrite {
             status,
             listed: p.listed.unwrap_or(false),
             photo_url: p.photo_url,
-            source_attributes: p.source_attributes.unwrap_or_default(),
+            source_attributes: p.source_attributes.map(Into::into).unwrap_or_default(),
         };
         errors.extend(
             details

@@ -121,7 +121,12 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition.
-    pub fn render(&self, index_assets: usize, feed_lag_seconds: Option<f64>) -> String {
+    pub fn render(
+        &self,
+        index_assets: usize,
+        feed_lag_seconds: Option<f64>,
+        (kept, budget): (usize, usize),
+    ) -> String {
         let mut out = String::with_capacity(4096);
         let requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
         out.push_str(
@@ -168,7 +173,13 @@ impl Metrics {
              streetcell_refused_connections_total {}\n\
              # HELP streetcell_index_assets Assets in the spatial index.\n\
              # TYPE streetcell_index_assets gauge\n\
-             streetcell_index_assets {index_assets}",
+             streetcell_index_assets {index_assets}\n\
+             # HELP streetcell_feature_cache_bytes GeoJSON features kept encoded between requests.\n\
+             # TYPE streetcell_feature_cache_bytes gauge\n\
+             streetcell_feature_cache_bytes {kept}\n\
+             # HELP streetcell_feature_cache_budget_bytes The most that may be kept (--feature-cache-mb).\n\
+             # TYPE streetcell_feature_cache_budget_bytes gauge\n\
+             streetcell_feature_cache_budget_bytes {budget}",
             self.open_connections(),
             self.refused_connections.load(Ordering::Relaxed),
         );
@@ -217,7 +228,8 @@ pub fn router() -> Router<AppState> {
 async fn metrics(State(state): State<AppState>) -> Response {
     let n = state.register.assets().snapshot().len();
     let lag = state.register.since_caught_up().map(|d| d.as_secs_f64());
-    let body = state.metrics.render(n, lag);
+    let cache = crate::index::FeatureCache::process();
+    let body = state.metrics.render(n, lag, (cache.kept(), cache.budget()));
     let mut r = body.into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -274,7 +286,7 @@ mod tests {
         m.observe("/v1/assets/{id}", "GET", 404, 0.2);
         m.imported(3, 1, 2);
         let _c = m.connection_opened();
-        let text = m.render(42, Some(0.5));
+        let text = m.render(42, Some(0.5), (470, 1 << 20));
         for line in [
             "streetcell_http_requests_total{route=\"/v1/assets/{id}\",method=\"GET\",status=\"200\"} 1",
             "streetcell_http_requests_total{route=\"/v1/assets/{id}\",method=\"GET\",status=\"404\"} 1",
@@ -285,6 +297,8 @@ mod tests {
             "streetcell_http_request_duration_seconds_count{route=\"/v1/assets/{id}\",method=\"GET\"} 2",
             "streetcell_open_connections 1",
             "streetcell_index_assets 42",
+            "streetcell_feature_cache_bytes 470",
+            "streetcell_feature_cache_budget_bytes 1048576",
             "streetcell_change_feed_lag_seconds 0.5",
             "streetcell_import_rows_total{outcome=\"rejected\"} 2",
         ] {
@@ -292,7 +306,7 @@ mod tests {
         }
         drop(_c);
         assert!(
-            m.render(0, None)
+            m.render(0, None, (0, 0))
                 .contains("streetcell_open_connections 0\n")
         );
     }

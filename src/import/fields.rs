@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use serde_json::Value;
 
+use crate::domain::asset::SourceAttributes;
 use crate::domain::asset::{
     AssetDetails, AssetKind, AssetStatus, PowerSupply, UnknownVariant, parse_date,
 };
@@ -366,7 +367,7 @@ impl OwnValues {
             status: self.status,
             listed: self.listed,
             photo_url: self.photo_url,
-            source_attributes,
+            source_attributes: SourceAttributes::from_map(&source_attributes),
         };
         details.validate().map_err(|e| e.to_string())?;
         Ok((details, self.given))

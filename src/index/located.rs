@@ -12,10 +12,101 @@ pub struct Located {
     pub(super) envelope: AABB<[f64; 3]>,
     pub(super) key: u8,
     /// The asset as a GeoJSON Feature in CRS84, encoded the first time a
-    /// page needs it. A `Located` never changes (a write makes a new one),
-    /// so the bytes never go stale; the assets people look at are encoded
-    /// once rather than on every request.
+    /// page needs it while the process's [`FeatureCache`] has room. A
+    /// `Located` never changes (a write makes a new one), so the bytes
+    /// never go stale; the assets people look at are encoded once rather
+    /// than on every request.
     pub(super) geojson: OnceLock<Box<[u8]>>,
+}
+
+/// How many bytes of GeoJSON every [`Located`] in the process keeps, and
+/// the most they may keep. First come, first kept: once the budget is
+/// spent, pages encode the other assets afresh (same bytes, more CPU);
+/// an asset's bytes return to the budget when a write or deletion drops
+/// it. A budget rather than a cache per asset keeps memory flat whatever
+/// the register's size and however much of it clients walk.
+#[derive(Debug)]
+pub struct FeatureCache {
+    kept: AtomicUsize,
+    budget: AtomicUsize,
+}
+
+impl FeatureCache {
+    /// The budget unless configured: a large council's whole register
+    /// (~470 bytes per point asset).
+    pub const DEFAULT_BUDGET: usize = 64 << 20;
+
+    pub(super) const fn new(budget: usize) -> FeatureCache {
+        FeatureCache {
+            kept: AtomicUsize::new(0),
+            budget: AtomicUsize::new(budget),
+        }
+    }
+
+    /// The one the index uses.
+    pub fn process() -> &'static FeatureCache {
+        &PROCESS_FEATURES
+    }
+
+    /// Sets the budget (bytes already kept stay until their assets go).
+    pub fn set_budget(&self, bytes: usize) {
+        self.budget.store(bytes, AtomicOrdering::Relaxed);
+    }
+
+    /// Bytes kept now.
+    pub fn kept(&self) -> usize {
+        self.kept.load(AtomicOrdering::Relaxed)
+    }
+
+    /// The budget.
+    pub fn budget(&self) -> usize {
+        self.budget.load(AtomicOrdering::Relaxed)
+    }
+
+    /// Takes `n` bytes from the budget if they fit. Racing callers may
+    /// overshoot by one feature each, never more.
+    fn take(&self, n: usize) -> bool {
+        if self.kept() + n > self.budget() {
+            return false;
+        }
+        self.kept.fetch_add(n, AtomicOrdering::Relaxed);
+        true
+    }
+
+    fn give_back(&self, n: usize) {
+        self.kept.fetch_sub(n, AtomicOrdering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FeatureCache;
+
+    #[test]
+    fn the_feature_cache_keeps_what_fits_and_frees_what_is_given_back() {
+        let cache = FeatureCache::new(1000);
+        assert!(cache.take(600));
+        assert!(!cache.take(401), "600 + 401 is over the budget");
+        assert!(cache.take(400));
+        assert_eq!(cache.kept(), 1000);
+        assert!(!cache.take(1));
+        cache.give_back(600);
+        assert!(cache.take(1));
+        assert_eq!(cache.kept(), 401);
+        cache.set_budget(0);
+        assert!(!cache.take(1), "a lowered budget keeps nothing more");
+        assert_eq!(cache.budget(), 0);
+    }
+}
+
+static PROCESS_FEATURES: FeatureCache = FeatureCache::new(FeatureCache::DEFAULT_BUDGET);
+
+impl Drop for Located {
+    fn drop(&mut self) {
+        if let Some(bytes) = self.geojson.get() {
+            FeatureCache::process().give_back(bytes.len());
+        }
+    }
 }
 
 impl Located {
@@ -37,13 +128,27 @@ impl Located {
         }
     }
 
-    /// The asset as a GeoJSON Feature (CRS84), encoded once and kept.
-    pub fn geojson(&self) -> &[u8] {
-        self.geojson.get_or_init(|| {
-            let mut out = Vec::with_capacity(512);
-            write_asset_feature(&mut out, &self.asset, &|c| c, |_| {});
-            out.into_boxed_slice()
-        })
+    /// The asset as a GeoJSON Feature (CRS84): the kept bytes, encoded and
+    /// kept now if the process's [`FeatureCache`] has room; `None` when it
+    /// has none (the caller encodes afresh).
+    pub fn geojson(&self) -> Option<&[u8]> {
+        let cache = FeatureCache::process();
+        if let Some(bytes) = self.geojson.get() {
+            return Some(bytes);
+        }
+        if cache.kept() >= cache.budget() {
+            return None; // full: no encoding only to throw it away
+        }
+        let mut out = Vec::with_capacity(512);
+        write_asset_feature(&mut out, &self.asset, &|c| c, |_| {});
+        if !cache.take(out.len()) {
+            return None;
+        }
+        if let Err(lost) = self.geojson.set(out.into_boxed_slice()) {
+            // Another reader kept the same bytes first.
+            cache.give_back(lost.len());
+        }
+        self.geojson.get().map(|b| &b[..])
     }
 
     /// The kept GeoJSON Feature, if a page has needed it yet.

@@ -29,6 +29,7 @@ pub mod geodesy;
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -50,7 +51,7 @@ mod snapshot;
 pub use cursor::Cursor;
 use layer::*;
 use located::*;
-pub use located::{AssetFilter, Located, orient_rings};
+pub use located::{AssetFilter, FeatureCache, Located, orient_rings};
 pub use snapshot::Snapshot;
 use snapshot::*;
 

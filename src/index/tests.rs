@@ -1,7 +1,5 @@
 //! Index answers checked against brute force over the same assets.
 
-use std::collections::BTreeMap;
-
 use geo::{Geometry, Intersects, Point, Rect, coord, polygon};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
@@ -25,7 +23,7 @@ fn asset(id: &str, geometry: Geometry<f64>, kind: AssetKind) -> Asset {
             status: AssetStatus::Available,
             listed: false,
             photo_url: None,
-            source_attributes: BTreeMap::new(),
+            source_attributes: Default::default(),
         },
         placement: Placement::default(),
         occupancy: Default::default(),

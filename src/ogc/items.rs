@@ -480,7 +480,10 @@ pub(super) async fn items(
             // brings every feature's kept bytes in from memory together,
             // rather than one cache miss at a time while copying.
             let size: usize = match crs {
-                Crs::Crs84 => page.iter().map(|l| l.geojson().len() + 1).sum(),
+                Crs::Crs84 => page
+                    .iter()
+                    .map(|l| l.geojson().map_or(512, <[u8]>::len) + 1)
+                    .sum(),
                 _ => page.len() * 512,
             };
             out.reserve(size + 2);

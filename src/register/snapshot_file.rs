@@ -18,7 +18,6 @@
 //! `postcard` cannot carry a `serde_json::Value`.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -26,6 +25,7 @@ use std::path::{Path, PathBuf};
 use geo::{Coord, Geometry, LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::asset::SourceAttributes;
 use crate::domain::asset::{Asset, AssetDetails, Occupancy, Placement};
 use crate::geojson_io::{geometry_json, parse_geometry_text};
 
@@ -73,8 +73,8 @@ struct Record<'a> {
     status: Cow<'a, str>,
     listed: bool,
     photo_url: Option<Cow<'a, str>>,
-    /// JSON object text; empty for no attributes.
-    source_attributes: String,
+    /// JSON object text as `SourceAttributes` keeps it; empty for none.
+    source_attributes: Cow<'a, str>,
     ward: Option<Cow<'a, str>>,
     fee_zone: Option<Cow<'a, str>>,
     in_conservation_area: bool,
@@ -171,11 +171,11 @@ impl<'a> Record<'a> {
             status: Cow::Borrowed(d.status.as_str()),
             listed: d.listed,
             photo_url: d.photo_url.as_deref().map(Cow::Borrowed),
-            source_attributes: if d.source_attributes.is_empty() {
-                String::new()
+            source_attributes: Cow::Borrowed(if d.source_attributes.is_empty() {
+                ""
             } else {
-                serde_json::to_string(&d.source_attributes).expect("JSON values serialise")
-            },
+                d.source_attributes.as_json()
+            }),
             ward: a.placement.ward.as_deref().map(Cow::Borrowed),
             fee_zone: a.placement.fee_zone.as_deref().map(Cow::Borrowed),
             in_conservation_area: a.placement.in_conservation_area,
@@ -189,13 +189,9 @@ impl<'a> Record<'a> {
         let id = self.id.into_owned();
         let bad = |what: &str, e: String| format!("asset {id}: {what}: {e}");
         let name = |what: &str, v: &str| format!("asset {id}: {what} {v:?}");
-        let source_attributes: BTreeMap<String, serde_json::Value> =
-            if self.source_attributes.is_empty() {
-                BTreeMap::new()
-            } else {
-                serde_json::from_str(&self.source_attributes)
-                    .map_err(|e| bad("source_attributes", e.to_string()))?
-            };
+        // The file's checksum and version vouch for text this program wrote.
+        let source_attributes =
+            SourceAttributes::from_kept_text(self.source_attributes.into_owned());
         let last_inspected = match self.last_inspected {
             Some(day) => Some(
                 time::Date::from_julian_day(day)
@@ -468,7 +464,7 @@ mod tests {
     use super::*;
 
     fn asset(id: &str, geometry: Geometry<f64>) -> Asset {
-        let mut source_attributes = BTreeMap::new();
+        let mut source_attributes = SourceAttributes::default();
         source_attributes.insert("colour".to_string(), serde_json::json!(["green", 3]));
         Asset {
             id: id.into(),

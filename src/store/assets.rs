@@ -1,11 +1,10 @@
 //! Assets and boundary layers.
 
-use std::collections::BTreeMap;
-
 use sqlx::{Any, FromRow, Transaction};
 
 use super::changes::{ChangeCursor, record_change, record_changes};
 use super::{Backend, Store, StoreError, StoreResult, conflict, now, parse_stored};
+use crate::domain::asset::SourceAttributes;
 use crate::domain::asset::{AssetDetails, Occupancy, asset_id, format_date, parse_date};
 use crate::geojson_io::{geometry_json, parse_geometry_text};
 
@@ -90,9 +89,8 @@ impl AssetRow {
             Some(d) => Some(parse_date(d).map_err(|e| corrupt("last_inspected", e.to_string()))?),
             None => None,
         };
-        let source_attributes: BTreeMap<String, serde_json::Value> =
-            serde_json::from_str(&self.source_attributes)
-                .map_err(|e| corrupt("source_attributes", e.to_string()))?;
+        let source_attributes = SourceAttributes::from_json(&self.source_attributes)
+            .map_err(|e| corrupt("source_attributes", e.to_string()))?;
         let details = AssetDetails {
             asset_ref: self.asset_ref,
             kind: parse_stored("kind", &self.kind)?,
@@ -350,7 +348,7 @@ impl Store {
 }
 
 fn source_json(d: &AssetDetails) -> String {
-    serde_json::to_string(&d.source_attributes).unwrap_or_else(|_| "{}".into())
+    d.source_attributes.as_json().to_string()
 }
 
 /// Rows per multi-row INSERT: one statement parsed and sent for many rows

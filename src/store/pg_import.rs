@@ -211,8 +211,7 @@ fn copy_line(buf: &mut String, ord: usize, pos: usize, id: &str, d: &AssetDetail
     buf.push_str(if d.listed { "1" } else { "0" });
     buf.push('\t');
     text(buf, d.photo_url.as_deref());
-    let source = serde_json::to_string(&d.source_attributes).unwrap_or_else(|_| "{}".into());
-    text(buf, Some(&source));
+    text(buf, Some(d.source_attributes.as_json()));
     // Every field ends with a tab; the last one ends the line instead.
     buf.pop();
     buf.push('\n');

@@ -12,7 +12,7 @@ use geo::{Geometry, Point};
 use serde_json::{Value, json};
 
 use super::*;
-use crate::domain::asset::{AssetStatus, PowerSupply};
+use crate::domain::asset::{AssetStatus, PowerSupply, SourceAttributes};
 
 const ASSETS_CSV: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -69,11 +69,12 @@ fn point(d: &AssetDetails) -> (f64, f64) {
     }
 }
 
-fn attrs(pairs: &[(&str, Value)]) -> BTreeMap<String, Value> {
-    pairs
+fn attrs(pairs: &[(&str, Value)]) -> SourceAttributes {
+    let map: BTreeMap<String, Value> = pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect()
+        .collect();
+    map.into()
 }
 
 fn date(s: &str) -> Option<time::Date> {

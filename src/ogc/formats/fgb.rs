@@ -215,7 +215,7 @@ mod tests {
                 status: AssetStatus::Available,
                 listed: n == 1,
                 photo_url: None,
-                source_attributes: attrs,
+                source_attributes: attrs.into(),
             },
             placement: Placement {
                 ward: Some("Stretford".into()),

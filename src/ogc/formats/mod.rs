@@ -286,11 +286,7 @@ impl Feature for Arc<Located> {
             opt_text(p.fee_zone.as_deref()),
             Cell::Bool(p.in_conservation_area),
             Cell::Bool(d.listed),
-            Cell::Text(
-                serde_json::to_string(&d.source_attributes)
-                    .unwrap_or_else(|_| "{}".into())
-                    .into(),
-            ),
+            Cell::Text(d.source_attributes.as_json().into()),
         ]);
     }
 

@@ -97,7 +97,7 @@ mod tests {
                 status: AssetStatus::Unavailable,
                 listed: false,
                 photo_url: None,
-                source_attributes: attrs,
+                source_attributes: attrs.into(),
             },
             placement: Placement::default(),
             occupancy: Default::default(),
@@ -148,7 +148,8 @@ mod tests {
             let attrs: serde_json::Value =
                 serde_json::from_str(&field(row, "source_attributes")).unwrap();
             assert_eq!(
-                attrs["NOTE"], f.asset.details.source_attributes["NOTE"],
+                attrs["NOTE"],
+                f.asset.details.source_attributes.get("NOTE").unwrap(),
                 "text survives quoting"
             );
         }

@@ -180,7 +180,7 @@ async fn writes_visible(app: TestApp) {
         status: AssetStatus::Available,
         listed: false,
         photo_url: None,
-        source_attributes: BTreeMap::new(),
+        source_attributes: Default::default(),
     };
     let (new_lon, new_lat) = (-2.4405, 53.3702);
     let shifted = &sites[20];

@@ -469,7 +469,7 @@ fn quote_site_from_an_asset() {
             status: AssetStatus::Available,
             listed: false,
             photo_url: None,
-            source_attributes: BTreeMap::new(),
+            source_attributes: Default::default(),
         },
         placement: Placement {
             ward: None,
