@@ -65,7 +65,7 @@ fn occupied(index: &AssetIndex, z: u8) -> Vec<(TileId, usize)> {
     let n = f64::from(1u32 << z);
     let mut counts: HashMap<(u32, u32), usize> = HashMap::new();
     for l in index.snapshot().query(None, |_| true) {
-        let c = l.bbox.center();
+        let c = l.bbox().center();
         let w = world(c.x, c.y);
         *counts
             .entry(((w[0] * n) as u32, (w[1] * n) as u32))

@@ -7,9 +7,10 @@ use super::*;
 pub struct Located {
     /// The asset.
     pub asset: Asset,
-    /// Its lon/lat bounding rectangle.
-    pub bbox: Rect<f64>,
-    pub(super) envelope: AABB<[f64; 3]>,
+    /// Where the index put it: a point's Earth-centred position (its lon/lat
+    /// is the geometry's), or a shape's two boxes, apart so that points,
+    /// nearly every asset, carry 24 bytes rather than 80.
+    pub(super) place: Place,
     pub(super) key: u8,
     /// The asset as a GeoJSON Feature in CRS84, encoded the first time a
     /// page needs it while the process's [`FeatureCache`] has room. A
@@ -17,6 +18,15 @@ pub struct Located {
     /// never go stale; the assets people look at are encoded once rather
     /// than on every request.
     pub(super) geojson: OnceLock<Box<[u8]>>,
+}
+
+/// What the index derived from an asset's geometry, as [`Located`] keeps it.
+#[derive(Debug)]
+pub(super) enum Place {
+    /// A point's Earth-centred position.
+    Point([f64; 3]),
+    /// Any other shape's lon/lat bounding rectangle and Earth-centred box.
+    Shape(Box<(Rect<f64>, AABB<[f64; 3]>)>),
 }
 
 /// How many bytes of GeoJSON every [`Located`] in the process keeps, and
@@ -119,10 +129,14 @@ impl Located {
     pub(super) fn with_facts(mut asset: Asset, facts: Facts) -> Located {
         // Orienting rings moves no vertex, so the facts still hold.
         orient_rings(&mut asset.details.geometry);
+        let place = if facts.point {
+            Place::Point(facts.envelope.lower())
+        } else {
+            Place::Shape(Box::new((facts.bbox, facts.envelope)))
+        };
         Located {
             asset,
-            bbox: facts.bbox,
-            envelope: facts.envelope,
+            place,
             key: facts.key,
             geojson: OnceLock::new(),
         }
@@ -160,7 +174,22 @@ impl Located {
     /// (`None` for other geometries): what a caller measuring from the
     /// point would otherwise work out again with four sines and cosines.
     pub fn point_ecef(&self) -> Option<[f64; 3]> {
-        matches!(self.asset.details.geometry, Geometry::Point(_)).then(|| self.envelope.lower())
+        match &self.place {
+            Place::Point(p) => Some(*p),
+            Place::Shape(_) => None,
+        }
+    }
+
+    /// Its lon/lat bounding rectangle.
+    pub fn bbox(&self) -> Rect<f64> {
+        match (&self.place, &self.asset.details.geometry) {
+            (Place::Shape(s), _) => s.0,
+            (Place::Point(_), Geometry::Point(p)) => Rect::new(p.0, p.0),
+            // `Place::Point` is made only for point geometries.
+            (Place::Point(_), g) => g
+                .bounding_rect()
+                .unwrap_or_else(|| Rect::new((0.0, 0.0), (0.0, 0.0))),
+        }
     }
 
     /// The asset's id.
@@ -170,22 +199,23 @@ impl Located {
 
     /// The facts it was indexed by, for rebuilding a layer.
     pub(super) fn facts(&self) -> Facts {
+        let (bbox, envelope) = match &self.place {
+            Place::Point(p) => (self.bbox(), AABB::from_point(*p)),
+            Place::Shape(s) => **s,
+        };
         Facts {
-            bbox: self.bbox,
-            envelope: self.envelope,
+            bbox,
+            envelope,
             key: self.key,
-            point: matches!(self.asset.details.geometry, Geometry::Point(_)),
+            point: matches!(self.place, Place::Point(_)),
         }
     }
 
     /// Exact test: does the asset touch the lon/lat rectangle?
     pub(super) fn intersects_rect(&self, rect: &Rect<f64>) -> bool {
-        if !self.bbox.intersects(rect) {
-            return false;
-        }
-        match &self.asset.details.geometry {
-            Geometry::Point(_) => true, // its bbox is the point itself
-            g => g.intersects(rect),
+        match (&self.place, &self.asset.details.geometry) {
+            (Place::Shape(s), g) => s.0.intersects(rect) && g.intersects(rect),
+            (Place::Point(_), g) => g.intersects(rect),
         }
     }
 

@@ -136,7 +136,7 @@ pub(super) async fn download(
                 None => (snap.len(), super::asset_extent(&snap)),
                 Some(_) => Cursor::new(Arc::clone(&snap))
                     .filter(holds)
-                    .fold((0, None), |(n, e), l| (n + 1, formats::union(e, l.bbox))),
+                    .fold((0, None), |(n, e), l| (n + 1, formats::union(e, l.bbox()))),
             };
             let geometries = layout.geometries;
             let features = Cursor::new(snap)

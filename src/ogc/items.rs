@@ -451,7 +451,7 @@ pub(super) async fn items(
             });
             let (matched, page) = snap.select_page(rects, &crit, extra, offset, limit);
             if fmt.is_bulk() {
-                let envelope = page.iter().fold(None, |e, l| formats::union(e, l.bbox));
+                let envelope = page.iter().fold(None, |e, l| formats::union(e, l.bbox()));
                 let geometries = downloads::layout(c, fmt, crs).geometries;
                 let page: Vec<Arc<Located>> = page
                     .into_iter()

@@ -478,7 +478,7 @@ fn asset_extent(snap: &Arc<Snapshot>) -> Option<Rect<f64>> {
     let rect = snap
         .query(None, |_| true)
         .iter()
-        .map(|l| l.bbox)
+        .map(|l| l.bbox())
         .reduce(union);
     if let Ok(mut cache) = ASSET_EXTENT.lock() {
         *cache = Some((Arc::downgrade(snap), rect));
