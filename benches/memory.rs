@@ -18,7 +18,7 @@ use geo::{Geometry, Point};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
 use streetcell::domain::asset::{
-    Asset, AssetDetails, AssetKind, AssetStatus, Placement, PowerSupply, SourceAttributes,
+    Asset, AssetDetails, AssetKind, AssetStatus, Names, Placement, PowerSupply, SourceAttributes,
 };
 use streetcell::index::{AssetIndex, FeatureCache, Located};
 
@@ -65,13 +65,14 @@ fn register(n: usize) -> Vec<Asset> {
         AssetKind::Rooftop,
     ];
     let mut rng = StdRng::seed_from_u64(7946);
+    let mut names = Names::default();
     (0..n)
         .map(|i| {
             let asset_ref = format!("SYN-{i:07}");
             let column = ["steel", "concrete", "aluminium"][rng.random_range(0..3)];
             Asset {
                 id: streetcell::domain::asset::asset_id("synthetic", &asset_ref),
-                authority: "synthetic".into(),
+                authority: names.intern("synthetic"),
                 details: AssetDetails {
                     asset_ref,
                     kind: KINDS[rng.random_range(0..KINDS.len())],

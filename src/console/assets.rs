@@ -133,7 +133,7 @@ fn list_page(
     let found: Vec<_> = snap
         .page(0, snap.len())
         .into_iter()
-        .filter(|l| l.asset.authority == code && matches(&l.asset, &text, kind))
+        .filter(|l| *l.asset.authority == *code && matches(&l.asset, &text, kind))
         .collect();
     let pages = found.len().div_ceil(PAGE_SIZE).max(1);
     let page = q.page.unwrap_or(1).clamp(1, pages);
@@ -154,7 +154,7 @@ fn list_page(
                 href: format!("/console/assets/{}", a.id),
                 asset_ref: a.details.asset_ref.clone(),
                 kind: words(a.details.kind.as_str()),
-                ward: a.placement.ward.clone().unwrap_or_default(),
+                ward: a.placement.ward.as_deref().unwrap_or_default().to_string(),
                 status: words(a.details.status.as_str()),
                 free: format!("{} of {}", a.free_capacity(), a.details.capacity),
             }
@@ -301,7 +301,7 @@ fn edit_view(
         id: a.id.clone(),
         asset_ref: a.details.asset_ref.clone(),
         kind: words(a.details.kind.as_str()),
-        ward: a.placement.ward.clone().unwrap_or_else(|| "No ward".into()),
+        ward: a.placement.ward.as_deref().unwrap_or("No ward").to_string(),
         revision: a.revision,
         f,
         statuses: AssetStatus::ALL

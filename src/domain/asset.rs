@@ -197,12 +197,32 @@ pub struct AssetDetails {
 /// Where an asset falls among the authority's boundary layers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Placement {
-    /// Electoral ward name.
-    pub ward: Option<String>,
+    /// Electoral ward name (shared with every asset in the ward).
+    pub ward: Option<std::sync::Arc<str>>,
     /// Fee zone name (keys `zone_multipliers` in the fee schedule).
-    pub fee_zone: Option<String>,
+    pub fee_zone: Option<std::sync::Arc<str>>,
     /// Inside a conservation area.
     pub in_conservation_area: bool,
+}
+
+/// One shared copy of each name among assets made together (authority
+/// codes; ward and fee-zone names read back from a start-up snapshot): a
+/// register of a million assets holds each council's code once rather than
+/// a million times. Placements made from boundary layers share the layer's
+/// names already (`index::areas`).
+#[derive(Debug, Default)]
+pub struct Names(std::collections::HashSet<std::sync::Arc<str>>);
+
+impl Names {
+    /// The shared copy of `name`.
+    pub fn intern(&mut self, name: &str) -> std::sync::Arc<str> {
+        if let Some(n) = self.0.get(name) {
+            return std::sync::Arc::clone(n);
+        }
+        let n: std::sync::Arc<str> = std::sync::Arc::from(name);
+        self.0.insert(std::sync::Arc::clone(&n));
+        n
+    }
 }
 
 /// A stored asset: its details, identity and derived placement.
@@ -211,7 +231,7 @@ pub struct Asset {
     /// Stable identifier, unique across the deployment.
     pub id: String,
     /// Code of the owning authority.
-    pub authority: String,
+    pub authority: std::sync::Arc<str>,
     /// Descriptive fields.
     pub details: AssetDetails,
     /// Derived from boundary layers.

@@ -40,7 +40,7 @@ impl Criteria {
             && self
                 .authority
                 .as_ref()
-                .is_none_or(|a| *a == asset.authority)
+                .is_none_or(|a| **a == *asset.authority)
             && self
                 .ward
                 .as_ref()

@@ -660,7 +660,7 @@ pub(crate) fn patched_details(
 fn stored_feature(stored: &crate::store::StoredAsset) -> ApiResult<serde_json::Value> {
     let asset = crate::domain::asset::Asset {
         id: stored.id.clone(),
-        authority: stored.authority.clone(),
+        authority: stored.authority.as_str().into(),
         details: stored.details.clone(),
         placement: Default::default(),
         occupancy: stored.occupancy,

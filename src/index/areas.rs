@@ -20,6 +20,8 @@ type Slot = GeomWithData<Rectangle<[f64; 2]>, usize>;
 #[derive(Debug, Default)]
 pub struct AreaIndex {
     areas: Vec<Area>,
+    /// Each area's name, shared by the placements of every asset in it.
+    names: Vec<std::sync::Arc<str>>,
     trees: HashMap<(String, AreaLayer), RTree<Slot>>,
 }
 
@@ -32,6 +34,7 @@ impl AreaIndex {
             use geo::orient::{Direction, Orient};
             a.geometry = a.geometry.orient(Direction::Default);
         }
+        let names = areas.iter().map(|a| a.name.as_str().into()).collect();
         let mut grouped: HashMap<(String, AreaLayer), Vec<Slot>> = HashMap::new();
         for (i, a) in areas.iter().enumerate() {
             let Some(r) = a.geometry.bounding_rect() else {
@@ -47,7 +50,11 @@ impl AreaIndex {
             .into_iter()
             .map(|(k, v)| (k, RTree::bulk_load(v)))
             .collect();
-        AreaIndex { areas, trees }
+        AreaIndex {
+            areas,
+            names,
+            trees,
+        }
     }
 
     /// All areas, ordered by id.
@@ -57,12 +64,15 @@ impl AreaIndex {
 
     /// The first area of `layer` containing `p` (boundary included).
     pub fn locate(&self, authority: &str, layer: AreaLayer, p: Point<f64>) -> Option<&Area> {
+        self.locate_slot(authority, layer, p).map(|i| &self.areas[i])
+    }
+
+    fn locate_slot(&self, authority: &str, layer: AreaLayer, p: Point<f64>) -> Option<usize> {
         let tree = self.trees.get(&(authority.to_string(), layer))?;
         tree.locate_all_at_point(&[p.x(), p.y()])
             .map(|s| s.data)
             .filter(|&i| self.areas[i].geometry.intersects(&p))
             .min()
-            .map(|i| &self.areas[i])
     }
 
     /// Where an asset of `authority` falls, from its anchor point.
@@ -70,12 +80,15 @@ impl AreaIndex {
         let Some(p) = details.anchor() else {
             return Placement::default();
         };
-        let name = |layer| self.locate(authority, layer, p).map(|a| a.name.clone());
+        let name = |layer| {
+            self.locate_slot(authority, layer, p)
+                .map(|i| std::sync::Arc::clone(&self.names[i]))
+        };
         Placement {
             ward: name(AreaLayer::Ward),
             fee_zone: name(AreaLayer::FeeZone),
             in_conservation_area: self
-                .locate(authority, AreaLayer::ConservationArea, p)
+                .locate_slot(authority, AreaLayer::ConservationArea, p)
                 .is_some(),
         }
     }

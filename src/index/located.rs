@@ -1,5 +1,7 @@
 //! An indexed asset with its facts kept for queries, the one-byte key (kind, status, power) and the filters decided from it.
 
+use once_cell::race::OnceBox;
+
 use super::*;
 
 /// An asset with the geometry facts queries need, computed once on write.
@@ -17,7 +19,7 @@ pub struct Located {
     /// `Located` never changes (a write makes a new one), so the bytes
     /// never go stale; the assets people look at are encoded once rather
     /// than on every request.
-    pub(super) geojson: OnceLock<Box<[u8]>>,
+    pub(super) geojson: OnceBox<Box<[u8]>>,
 }
 
 /// What the index derived from an asset's geometry, as [`Located`] keeps it.
@@ -109,12 +111,17 @@ mod tests {
     }
 }
 
+/// What keeping `bytes` costs: the bytes and the box the cell points to.
+fn kept_cost(bytes: &[u8]) -> usize {
+    bytes.len() + size_of::<Box<[u8]>>()
+}
+
 static PROCESS_FEATURES: FeatureCache = FeatureCache::new(FeatureCache::DEFAULT_BUDGET);
 
 impl Drop for Located {
     fn drop(&mut self) {
         if let Some(bytes) = self.geojson.get() {
-            FeatureCache::process().give_back(bytes.len());
+            FeatureCache::process().give_back(kept_cost(bytes));
         }
     }
 }
@@ -138,7 +145,7 @@ impl Located {
             asset,
             place,
             key: facts.key,
-            geojson: OnceLock::new(),
+            geojson: OnceBox::new(),
         }
     }
 
@@ -155,12 +162,13 @@ impl Located {
         }
         let mut out = Vec::with_capacity(512);
         write_asset_feature(&mut out, &self.asset, &|c| c, |_| {});
-        if !cache.take(out.len()) {
+        let cost = out.len() + size_of::<Box<[u8]>>();
+        if !cache.take(cost) {
             return None;
         }
-        if let Err(lost) = self.geojson.set(out.into_boxed_slice()) {
+        if let Err(lost) = self.geojson.set(Box::new(out.into_boxed_slice())) {
             // Another reader kept the same bytes first.
-            cache.give_back(lost.len());
+            cache.give_back(kept_cost(&lost));
         }
         self.geojson.get().map(|b| &b[..])
     }

@@ -214,7 +214,7 @@ impl Register {
         let settings = self.store.application_settings(&authority).await?;
         let app = Application {
             id: new_id("app"),
-            authority,
+            authority: authority.to_string(),
             organisation: organisation.clone(),
             status: ApplicationStatus::Submitted,
             term_years: form.term_years,

@@ -69,7 +69,7 @@ impl Register {
         date: time::Date,
     ) -> Option<(rust_decimal::Decimal, String)> {
         let schedules = self.schedules.load();
-        let p = in_effect(schedules.get(&asset.authority)?, date)?;
+        let p = in_effect(schedules.get(&*asset.authority)?, date)?;
         let fee = annual_fee(
             &p.schedule,
             &QuoteSite::from_asset(asset, asset.is_shared()),
@@ -101,7 +101,7 @@ impl Register {
         for (i, id) in ids.iter().enumerate() {
             match snap.get(id) {
                 Some(l) => by_authority
-                    .entry(l.asset.authority.clone())
+                    .entry(l.asset.authority.to_string())
                     .or_default()
                     .push(QuoteSite::from_asset(&l.asset, l.asset.is_shared())),
                 None => unknown.push(InvalidField::new(

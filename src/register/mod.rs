@@ -46,7 +46,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use arc_swap::ArcSwap;
 
-use crate::domain::asset::Asset;
+use crate::domain::asset::{Asset, Names};
 use crate::domain::fee_versions::PublishedSchedule;
 use crate::index::AssetIndex;
 use crate::index::areas::AreaIndex;
@@ -98,7 +98,11 @@ impl Register {
         let areas = AreaIndex::build(store.all_areas().await?);
         let rows = store.all_assets().await?;
         let assets = blocking(|| {
-            let assets = rows.into_iter().map(|r| place(&areas, r)).collect();
+            let mut names = Names::default();
+            let assets = rows
+                .into_iter()
+                .map(|r| place(&areas, &mut names, r))
+                .collect();
             AssetIndex::build(assets)
         });
         Register::assemble(store, assets, areas, (cursor, seen_areas, revoked)).await
@@ -203,7 +207,11 @@ impl Register {
     fn apply_index(&self, rows: Vec<StoredAsset>, deletes: Vec<String>) {
         let areas = self.areas();
         blocking(|| {
-            let upserts = rows.into_iter().map(|r| place(&areas, r)).collect();
+            let mut names = Names::default();
+            let upserts = rows
+                .into_iter()
+                .map(|r| place(&areas, &mut names, r))
+                .collect();
             self.assets.apply(upserts, deletes);
         });
     }
@@ -260,11 +268,11 @@ fn blocking<R>(f: impl FnOnce() -> R) -> R {
 }
 
 /// Makes an [`Asset`] with its placement among the boundary layers.
-fn place(areas: &AreaIndex, row: StoredAsset) -> Asset {
+fn place(areas: &AreaIndex, names: &mut Names, row: StoredAsset) -> Asset {
     let placement = areas.place(&row.authority, &row.details);
     Asset {
         id: row.id,
-        authority: row.authority,
+        authority: names.intern(&row.authority),
         details: row.details,
         placement,
         occupancy: row.occupancy,

@@ -133,7 +133,7 @@ impl Register {
             + usize::from(asset.is_shared());
         if let Some(Some(known)) = memo
             .0
-            .get(asset.authority.as_str())
+            .get(&*asset.authority)
             .and_then(|z| z.get(zone))
             .map(|v| &v[slot])
         {
@@ -141,7 +141,7 @@ impl Register {
         }
         let fee: Fee = self.annual_fee(asset, date).map(|(f, c)| (f, Arc::from(c)));
         memo.0
-            .entry(asset.authority.clone())
+            .entry(asset.authority.to_string())
             .or_default()
             .entry(zone.to_string())
             .or_insert_with(|| vec![None; 7 * 6])[slot] = Some(fee.clone());
@@ -210,7 +210,7 @@ impl Register {
             .iter()
             .filter_map(|c| {
                 let l = answer.snapshot.get(&c.id)?;
-                Some((c.id.clone(), l.asset.authority.clone()))
+                Some((c.id.clone(), l.asset.authority.to_string()))
             })
             .collect();
         let (organisation, authority) = match principal {

@@ -25,8 +25,7 @@ use std::path::{Path, PathBuf};
 use geo::{Coord, Geometry, LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::asset::SourceAttributes;
-use crate::domain::asset::{Asset, AssetDetails, Occupancy, Placement};
+use crate::domain::asset::{Asset, AssetDetails, Names, Occupancy, Placement, SourceAttributes};
 use crate::geojson_io::{geometry_json, parse_geometry_text};
 
 const MAGIC: &[u8; 8] = b"STRCSNAP";
@@ -185,7 +184,7 @@ impl<'a> Record<'a> {
         }
     }
 
-    fn into_asset(self) -> Result<Asset, String> {
+    fn into_asset(self, names: &mut Names) -> Result<Asset, String> {
         let id = self.id.into_owned();
         let bad = |what: &str, e: String| format!("asset {id}: {what}: {e}");
         let name = |what: &str, v: &str| format!("asset {id}: {what} {v:?}");
@@ -225,11 +224,11 @@ impl<'a> Record<'a> {
         };
         Ok(Asset {
             id,
-            authority: self.authority.into_owned(),
+            authority: names.intern(&self.authority),
             details,
             placement: Placement {
-                ward: self.ward.map(Cow::into_owned),
-                fee_zone: self.fee_zone.map(Cow::into_owned),
+                ward: self.ward.map(|w| names.intern(&w)),
+                fee_zone: self.fee_zone.map(|z| names.intern(&z)),
                 in_conservation_area: self.in_conservation_area,
             },
             occupancy: Occupancy {
@@ -445,12 +444,13 @@ impl SnapshotFile {
 /// Decodes consecutive blocks of records.
 fn decode_blocks(blocks: &[(u32, &[u8])]) -> Result<Vec<Asset>, String> {
     let mut assets = Vec::with_capacity(blocks.iter().map(|(n, _)| *n as usize).sum());
+    let mut names = Names::default();
     for &(n, mut rest) in blocks {
         for _ in 0..n {
             let (record, tail) = postcard::take_from_bytes::<Record>(rest)
                 .map_err(|e| format!("asset record {}: {e}", assets.len()))?;
             rest = tail;
-            assets.push(record.into_asset()?);
+            assets.push(record.into_asset(&mut names)?);
         }
         if !rest.is_empty() {
             return Err(format!("{} bytes after a block's last asset", rest.len()));

@@ -41,8 +41,8 @@ impl ApplicationSite {
         ApplicationSite {
             asset: asset.id.clone(),
             kind: asset.details.kind,
-            ward: asset.placement.ward.clone(),
-            fee_zone: asset.placement.fee_zone.clone(),
+            ward: asset.placement.ward.as_deref().map(str::to_string),
+            fee_zone: asset.placement.fee_zone.as_deref().map(str::to_string),
             power_supply: asset.details.power_supply,
             install_year: asset.details.install_year,
             shared,

@@ -32,7 +32,7 @@ impl QuoteSite {
         QuoteSite {
             asset_id: asset.id.clone(),
             kind: asset.details.kind,
-            fee_zone: asset.placement.fee_zone.clone(),
+            fee_zone: asset.placement.fee_zone.as_deref().map(str::to_string),
             power_supply: asset.details.power_supply,
             install_year: asset.details.install_year,
             shared,
