@@ -335,7 +335,7 @@ async fn show(
             // Only web links: a `javascript:` URL in an imported register
             // must not become a link.
             photo: d
-                .and_then(|d| d.photo_url.clone())
+                .and_then(|d| d.photo_url.as_deref().map(str::to_string))
                 .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
             annual: money(annual_of(&s.asset), cur),
         });

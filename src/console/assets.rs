@@ -225,7 +225,7 @@ impl Fields {
             install_year: d.install_year.map(|y| y.to_string()).unwrap_or_default(),
             status: d.status.as_str().to_string(),
             power_supply: d.power_supply.as_str().to_string(),
-            photo_url: d.photo_url.clone().unwrap_or_default(),
+            photo_url: d.photo_url.as_deref().unwrap_or_default().to_string(),
         }
     }
 

@@ -189,7 +189,7 @@ pub struct AssetDetails {
     /// Listed building (or on one): extra planning limits.
     pub listed: bool,
     /// A photograph, for desk pre-qualification.
-    pub photo_url: Option<String>,
+    pub photo_url: Option<Box<str>>,
     /// The source row's other attributes, kept as they came.
     pub source_attributes: SourceAttributes,
 }

@@ -450,7 +450,7 @@ impl AssetWrite {
             install_year: p.install_year,
             status,
             listed: p.listed.unwrap_or(false),
-            photo_url: p.photo_url,
+            photo_url: p.photo_url.map(String::into_boxed_str),
             source_attributes: p.source_attributes.map(Into::into).unwrap_or_default(),
         };
         errors.extend(

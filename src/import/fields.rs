@@ -366,7 +366,7 @@ impl OwnValues {
             install_year: self.install_year,
             status: self.status,
             listed: self.listed,
-            photo_url: self.photo_url,
+            photo_url: self.photo_url.map(String::into_boxed_str),
             source_attributes: SourceAttributes::from_map(&source_attributes),
         };
         details.validate().map_err(|e| e.to_string())?;

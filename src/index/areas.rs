@@ -64,7 +64,8 @@ impl AreaIndex {
 
     /// The first area of `layer` containing `p` (boundary included).
     pub fn locate(&self, authority: &str, layer: AreaLayer, p: Point<f64>) -> Option<&Area> {
-        self.locate_slot(authority, layer, p).map(|i| &self.areas[i])
+        self.locate_slot(authority, layer, p)
+            .map(|i| &self.areas[i])
     }
 
     fn locate_slot(&self, authority: &str, layer: AreaLayer, p: Point<f64>) -> Option<usize> {

@@ -13,7 +13,6 @@ pub struct Located {
     /// is the geometry's), or a shape's two boxes, apart so that points,
     /// nearly every asset, carry 24 bytes rather than 80.
     pub(super) place: Place,
-    pub(super) key: u8,
     /// The asset as a GeoJSON Feature in CRS84, encoded the first time a
     /// page needs it while the process's [`FeatureCache`] has room. A
     /// `Located` never changes (a write makes a new one), so the bytes
@@ -144,7 +143,6 @@ impl Located {
         Located {
             asset,
             place,
-            key: facts.key,
             geojson: OnceBox::new(),
         }
     }
@@ -200,6 +198,12 @@ impl Located {
         }
     }
 
+    /// Its filter key (derived, not kept: three field reads, and a byte
+    /// more would put every `Located` in the allocator's next size class).
+    pub(super) fn key(&self) -> u8 {
+        key_of(&self.asset.details)
+    }
+
     /// The asset's id.
     pub fn id(&self) -> &str {
         &self.asset.id
@@ -214,7 +218,7 @@ impl Located {
         Facts {
             bbox,
             envelope,
-            key: self.key,
+            key: self.key(),
             point: matches!(self.place, Place::Point(_)),
         }
     }

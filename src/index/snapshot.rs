@@ -157,7 +157,7 @@ impl Snapshot {
         let live = |slot: u32| !is_base || self.base_live(slot);
         let Some(rects) = rects else {
             return (0..layer.slots.len() as u32)
-                .filter(|&s| live(s) && filter.passes(layer.slots[s as usize].key, layer, s))
+                .filter(|&s| live(s) && filter.passes(layer.slots[s as usize].key(), layer, s))
                 .collect();
         };
         let mut hits = Vec::new();

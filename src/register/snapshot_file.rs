@@ -219,7 +219,7 @@ impl<'a> Record<'a> {
                 .parse()
                 .map_err(|_| name("status", &self.status))?,
             listed: self.listed,
-            photo_url: self.photo_url.map(Cow::into_owned),
+            photo_url: self.photo_url.map(|u| u.into()),
             source_attributes,
         };
         Ok(Asset {

@@ -103,7 +103,7 @@ impl AssetRow {
             install_year: self.install_year.and_then(|y| i32::try_from(y).ok()),
             status: parse_stored("status", &self.status)?,
             listed: self.listed != 0,
-            photo_url: self.photo_url,
+            photo_url: self.photo_url.map(String::into_boxed_str),
             source_attributes,
         };
         let count = |v: i64| u32::try_from(v).unwrap_or(0);
@@ -457,7 +457,7 @@ async fn upsert_rows(
             .bind(d.install_year.map(i64::from))
             .bind(d.status.as_str())
             .bind(i64::from(d.listed))
-            .bind(d.photo_url.clone())
+            .bind(d.photo_url.as_deref())
             .bind(source_json(d))
             .bind(stamp.clone());
         if anonymous {

@@ -156,7 +156,7 @@ fn csv_fixture_reads_every_field() {
         install_year: Some(1998),
         status: AssetStatus::Available,
         listed: false,
-        photo_url: Some("https://example.org/lp-001.jpg".to_string()),
+        photo_url: Some("https://example.org/lp-001.jpg".into()),
         // The consumed columns are not repeated; the empty notes cell is left out.
         source_attributes: attrs(&[("street", json!("Talbot Road"))]),
     };
