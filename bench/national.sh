@@ -8,7 +8,7 @@
 #
 #   bench/national.sh                 # 10M assets
 #   N=1000000 bench/national.sh       # the same figures at 1M, to compare
-#   SECS=20 CONNS=64 CACHE_MB=64 bench/national.sh
+#   SECS=20 CONNS=64 CACHE_MB=64 bench/national.sh   # CACHE_MB: --feature-cache-mb (default 512)
 #
 # Needs wrk, curl, bc, python3. The fixture (bench/gen_assets.py rows
 # written by bench/fill_sqlite.py into a database whose schema the CLI
@@ -20,7 +20,7 @@ N=${N:-10000000}
 SECS=${SECS:-20}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
-CACHE_MB=${CACHE_MB:-64}
+CACHE_MB=${CACHE_MB:-512}
 WORK=${WORK:-/tmp/streetcell-national}
 PORT=${PORT:-18097}
 BIN=${BIN:-target/release/streetcell}

@@ -431,3 +431,80 @@ fn serve_stops_cleanly_on_sigterm() {
         "{addr} still accepts connections"
     );
 }
+
+/// The feature cache's budget (`--feature-cache-mb`) bounds the GeoJSON the
+/// server keeps, as `/metrics` reports it, and changes no answer: a server
+/// that keeps nothing serves the same features as one that keeps them.
+#[test]
+fn the_feature_cache_budget_bounds_what_is_kept_and_changes_no_answer() {
+    let db = temp_db();
+    create_authority(&db, "trafford");
+    // 3,000 lamp posts on a grid near Stretford, each with a source attribute.
+    let mut csv = String::from("ref,kind,lon,lat,height_m,street\n");
+    for i in 0..3000 {
+        let (x, y) = (f64::from(i % 60), f64::from(i / 60));
+        csv.push_str(&format!(
+            "LP-{i:04},lamp_post,{:.6},{:.6},{},\"Road \"\"{i}\"\"\"\n",
+            -2.32 + x * 0.0005,
+            53.44 + y * 0.0005,
+            5 + i % 8
+        ));
+    }
+    let file = write_file(db.dir.path(), "lamps.csv", &csv);
+    let out = run(streetcell(&db).args(["import", "--authority", "trafford"]).arg(&file));
+    assert!(out.status.success(), "{out:?}");
+
+    let start = |mb: &str| {
+        let mut cmd = streetcell(&db);
+        cmd.args(["serve", "--public-read", "--no-snapshot", "--feature-cache-mb", mb])
+            .env("STREETCELL_RATE_LIMIT", "0");
+        Server::start(cmd, Duration::from_secs(30))
+    };
+    let kept = |s: &Server| -> (u64, u64) {
+        let (status, body) = get(&s.addr, "/metrics", None);
+        assert_eq!(status, 200, "{body}");
+        let gauge = |name: &str| {
+            body.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name} ")))
+                .unwrap_or_else(|| panic!("no {name} in\n{body}"))
+                .parse::<u64>()
+                .unwrap()
+        };
+        (
+            gauge("streetcell_feature_cache_bytes"),
+            gauge("streetcell_feature_cache_budget_bytes"),
+        )
+    };
+    let features = |s: &Server, path: &str| -> Value {
+        let (status, body) = get(&s.addr, path, None);
+        assert_eq!(status, 200, "{path}: {body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        v["features"].clone()
+    };
+    let none = start("0");
+    let some = start("1");
+    assert_eq!(kept(&none), (0, 0));
+    assert_eq!(kept(&some), (0, 1 << 20));
+    let paths = [
+        "/collections/assets/items?limit=1000",
+        "/collections/assets/items?limit=1000&offset=1000",
+        "/collections/assets/items?limit=1000&offset=2000",
+        "/collections/assets/items?bbox=-2.32,53.44,-2.31,53.45&limit=500",
+        "/v1/assets/nearest?lon=-2.31&lat=53.45&k=25",
+        "/v1/assets?limit=100",
+    ];
+    // Twice: the second pass is served from whatever the first kept.
+    for _ in 0..2 {
+        for path in paths {
+            let want = features(&none, path);
+            assert!(!want.as_array().unwrap().is_empty(), "{path}");
+            assert_eq!(features(&some, path), want, "{path}");
+        }
+    }
+    assert_eq!(kept(&none).0, 0, "a budget of 0 keeps nothing");
+    let (bytes, budget) = kept(&some);
+    // 3,000 features of ~500 bytes would be ~1.5 MB: the budget stops them,
+    // a racing reader at most one feature over.
+    assert!(bytes > budget / 2, "kept {bytes} of {budget}");
+    assert!(bytes <= budget + 2048, "kept {bytes}, over the budget {budget}");
+}

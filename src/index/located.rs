@@ -40,17 +40,25 @@ pub(super) enum Place {
 pub struct FeatureCache {
     kept: AtomicUsize,
     budget: AtomicUsize,
+    /// A feature did not fit since bytes were last given back: readers
+    /// then encode straight into their page rather than encoding first to
+    /// find out (with the budget a few hundred bytes short, every feature
+    /// would otherwise be encoded twice).
+    full: AtomicBool,
 }
 
 impl FeatureCache {
-    /// The budget unless configured: a large council's whole register
-    /// (~470 bytes per point asset).
-    pub const DEFAULT_BUDGET: usize = 64 << 20;
+    /// The budget unless configured: a council's whole register many times
+    /// over (~540 bytes per point asset), and most of a million-asset one,
+    /// whose bbox pages are then as fast as with every feature kept
+    /// (BENCHMARKS.md). Lower it where memory matters more than throughput.
+    pub const DEFAULT_BUDGET: usize = 512 << 20;
 
     pub(super) const fn new(budget: usize) -> FeatureCache {
         FeatureCache {
             kept: AtomicUsize::new(0),
             budget: AtomicUsize::new(budget),
+            full: AtomicBool::new(false),
         }
     }
 
@@ -62,6 +70,12 @@ impl FeatureCache {
     /// Sets the budget (bytes already kept stay until their assets go).
     pub fn set_budget(&self, bytes: usize) {
         self.budget.store(bytes, AtomicOrdering::Relaxed);
+        self.full.store(false, AtomicOrdering::Relaxed);
+    }
+
+    /// Nothing more fits (until an asset's bytes are given back).
+    pub(super) fn is_full(&self) -> bool {
+        self.full.load(AtomicOrdering::Relaxed) || self.kept() >= self.budget()
     }
 
     /// Bytes kept now.
@@ -78,6 +92,7 @@ impl FeatureCache {
     /// overshoot by one feature each, never more.
     fn take(&self, n: usize) -> bool {
         if self.kept() + n > self.budget() {
+            self.full.store(true, AtomicOrdering::Relaxed);
             return false;
         }
         self.kept.fetch_add(n, AtomicOrdering::Relaxed);
@@ -86,6 +101,7 @@ impl FeatureCache {
 
     fn give_back(&self, n: usize) {
         self.kept.fetch_sub(n, AtomicOrdering::Relaxed);
+        self.full.store(false, AtomicOrdering::Relaxed);
     }
 }
 
@@ -98,10 +114,16 @@ mod tests {
         let cache = FeatureCache::new(1000);
         assert!(cache.take(600));
         assert!(!cache.take(401), "600 + 401 is over the budget");
-        assert!(cache.take(400));
-        assert_eq!(cache.kept(), 1000);
-        assert!(!cache.take(1));
+        assert!(cache.is_full(), "a feature that did not fit marks it full");
         cache.give_back(600);
+        assert!(!cache.is_full());
+        assert!(cache.take(400));
+        assert!(cache.take(400));
+        assert_eq!(cache.kept(), 800);
+        assert!(!cache.is_full(), "200 bytes are still free");
+        assert!(!cache.take(300));
+        assert!(cache.is_full(), "300 bytes did not fit");
+        cache.give_back(400);
         assert!(cache.take(1));
         assert_eq!(cache.kept(), 401);
         cache.set_budget(0);
@@ -155,8 +177,8 @@ impl Located {
         if let Some(bytes) = self.geojson.get() {
             return Some(bytes);
         }
-        if cache.kept() >= cache.budget() {
-            return None; // full: no encoding only to throw it away
+        if cache.is_full() {
+            return None; // no encoding only to throw it away
         }
         let mut out = Vec::with_capacity(512);
         write_asset_feature(&mut out, &self.asset, &|c| c, |_| {});
