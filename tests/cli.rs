@@ -451,13 +451,21 @@ fn the_feature_cache_budget_bounds_what_is_kept_and_changes_no_answer() {
         ));
     }
     let file = write_file(db.dir.path(), "lamps.csv", &csv);
-    let out = run(streetcell(&db).args(["import", "--authority", "trafford"]).arg(&file));
+    let out = run(streetcell(&db)
+        .args(["import", "--authority", "trafford"])
+        .arg(&file));
     assert!(out.status.success(), "{out:?}");
 
     let start = |mb: &str| {
         let mut cmd = streetcell(&db);
-        cmd.args(["serve", "--public-read", "--no-snapshot", "--feature-cache-mb", mb])
-            .env("STREETCELL_RATE_LIMIT", "0");
+        cmd.args([
+            "serve",
+            "--public-read",
+            "--no-snapshot",
+            "--feature-cache-mb",
+            mb,
+        ])
+        .env("STREETCELL_RATE_LIMIT", "0");
         Server::start(cmd, Duration::from_secs(30))
     };
     let kept = |s: &Server| -> (u64, u64) {
@@ -506,5 +514,8 @@ fn the_feature_cache_budget_bounds_what_is_kept_and_changes_no_answer() {
     // 3,000 features of ~500 bytes would be ~1.5 MB: the budget stops them,
     // a racing reader at most one feature over.
     assert!(bytes > budget / 2, "kept {bytes} of {budget}");
-    assert!(bytes <= budget + 2048, "kept {bytes}, over the budget {budget}");
+    assert!(
+        bytes <= budget + 2048,
+        "kept {bytes}, over the budget {budget}"
+    );
 }

@@ -128,7 +128,7 @@ fn real_trafford_land_and_buildings_csv() {
         hall.source_attributes.get("PropertyName").unwrap(),
         json!("Altrincham Town Hall")
     );
-    assert!(!hall.source_attributes.get("GeoX").is_some());
+    assert!(hall.source_attributes.get("GeoX").is_none());
 }
 
 #[test]
