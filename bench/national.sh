@@ -13,7 +13,7 @@
 # Needs wrk, curl, bc, python3. The fixture (bench/gen_assets.py rows
 # written by bench/fill_sqlite.py into a database whose schema the CLI
 # made) is built once in $WORK (default /tmp/streetcell-national):
-# ~2.5 GB of CSV and ~4 GB of database at 10M.
+# ~0.8 GB of CSV and ~3.4 GB of database at 10M, plus a 1.5 GB snapshot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-10000000}

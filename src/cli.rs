@@ -359,7 +359,7 @@ fn redact(url: &str) -> String {
 }
 
 async fn serve(store: Store, args: ServeArgs, snapshot: Option<PathBuf>) -> anyhow::Result<()> {
-    crate::index::FeatureCache::process().set_budget(args.feature_cache_mb << 20);
+    crate::index::FeatureCache::process().set_budget(args.feature_cache_mb.saturating_mul(1 << 20));
     let mut demo_tokens = None;
     if args.demo {
         demo_tokens = crate::demo::load_if_empty(&store).await?;

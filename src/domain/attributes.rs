@@ -4,7 +4,8 @@
 //! Every asset in memory carries them, and most are read only to be written
 //! out again (GeoJSON, the database, the snapshot), so they are kept as the
 //! text those outputs need: a JSON object with its keys sorted, as
-//! `serde_json` writes a `BTreeMap`. A map of one short string costs its text
+//! `serde_json` writes a `BTreeMap` (objects nested in values keep the order
+//! `serde_json::Value` gives them). A map of one short string costs its text
 //! (tens of bytes) rather than a B-tree node (hundreds); no attributes cost
 //! nothing. Readers that need the entries decode them ([`SourceAttributes::to_map`]).
 
@@ -35,14 +36,16 @@ impl SourceAttributes {
     }
 
     /// Attributes from text [`SourceAttributes::as_json`] wrote (or empty
-    /// for none), taken as they are: for files whose checksum vouches for
-    /// them, where decoding a million objects would slow start-up.
-    pub fn from_kept_text(text: String) -> SourceAttributes {
+    /// for none), checked to be a JSON object but not re-encoded: for files
+    /// this program wrote, where re-encoding a million objects would slow
+    /// start-up.
+    pub fn from_kept_text(text: String) -> Result<SourceAttributes, serde_json::Error> {
         if text.is_empty() || text == "{}" {
-            SourceAttributes(None)
-        } else {
-            SourceAttributes(Some(text.into_boxed_str()))
+            return Ok(SourceAttributes(None));
         }
+        // Visits the object without building it.
+        serde_json::from_str::<std::collections::HashMap<&str, serde::de::IgnoredAny>>(&text)?;
+        Ok(SourceAttributes(Some(text.into_boxed_str())))
     }
 
     /// The attributes as a JSON object's compact text, keys sorted (`{}` for none).
@@ -78,11 +81,6 @@ impl SourceAttributes {
     /// Removes every attribute.
     pub fn clear(&mut self) {
         self.0 = None;
-    }
-
-    /// Bytes kept on the heap (for memory accounting).
-    pub fn heap_bytes(&self) -> usize {
-        self.0.as_ref().map_or(0, |t| t.len())
     }
 }
 
@@ -146,7 +144,18 @@ mod tests {
         assert!(empty.is_empty());
         assert_eq!(empty, SourceAttributes::default());
         assert_eq!(empty.as_json(), "{}");
-        assert_eq!(empty.heap_bytes(), 0);
+        assert_eq!(
+            SourceAttributes::from_kept_text(String::new()).unwrap(),
+            empty
+        );
+        let kept = SourceAttributes::from_kept_text(r#"{"a":1}"#.into()).unwrap();
+        assert_eq!(kept.get("a"), Some(json!(1)));
+        for bad in ["[1]", "7", "{", r#"{"a":1}x"#] {
+            assert!(
+                SourceAttributes::from_kept_text(bad.into()).is_err(),
+                "{bad}"
+            );
+        }
         let mut one = SourceAttributes::from([("column_type", "steel")]);
         assert_eq!(one.as_json(), r#"{"column_type":"steel"}"#);
         one.insert("a", 1);

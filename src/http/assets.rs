@@ -474,10 +474,12 @@ fn feature_from_value(v: serde_json::Value) -> ApiResult<AssetDetails> {
 }
 
 /// The answer to a write: the asset as stored, its `ETag` and `Location`.
-fn written(asset: crate::domain::asset::Asset, status: StatusCode) -> Response {
+fn written(mut asset: crate::domain::asset::Asset, status: StatusCode) -> Response {
     let (id, revision) = (asset.id.clone(), asset.revision);
     let mut out = Vec::with_capacity(512);
-    write_located(&mut out, &Located::new(asset), |_| {});
+    // As the index will serve it (rings oriented), without keeping bytes.
+    crate::index::orient_rings(&mut asset.details.geometry);
+    write_asset_feature(&mut out, &asset, &|c| c, |_| {});
     let mut r = Encoded {
         status,
         content_type: "application/geo+json",

@@ -1,4 +1,4 @@
-//! An indexed asset with its facts kept for queries, the one-byte key (kind, status, power) and the filters decided from it.
+//! An indexed asset with the place the index put it, its one-byte key (kind, status, power) and the filters decided from it, and the budget of the GeoJSON indexed assets keep.
 
 use once_cell::race::OnceBox;
 
@@ -40,11 +40,12 @@ pub(super) enum Place {
 pub struct FeatureCache {
     kept: AtomicUsize,
     budget: AtomicUsize,
-    /// A feature did not fit since bytes were last given back: readers
-    /// then encode straight into their page rather than encoding first to
-    /// find out (with the budget a few hundred bytes short, every feature
-    /// would otherwise be encoded twice).
-    full: AtomicBool,
+    /// The size of the last feature that did not fit: until that much is
+    /// free, readers encode straight into their page rather than encoding
+    /// first to find out (with the budget a few hundred bytes short, every
+    /// feature would otherwise be encoded twice). Read against `kept`, so
+    /// it clears itself as bytes come back.
+    refused: AtomicUsize,
 }
 
 impl FeatureCache {
@@ -58,7 +59,7 @@ impl FeatureCache {
         FeatureCache {
             kept: AtomicUsize::new(0),
             budget: AtomicUsize::new(budget),
-            full: AtomicBool::new(false),
+            refused: AtomicUsize::new(0),
         }
     }
 
@@ -70,12 +71,13 @@ impl FeatureCache {
     /// Sets the budget (bytes already kept stay until their assets go).
     pub fn set_budget(&self, bytes: usize) {
         self.budget.store(bytes, AtomicOrdering::Relaxed);
-        self.full.store(false, AtomicOrdering::Relaxed);
+        self.refused.store(0, AtomicOrdering::Relaxed);
     }
 
-    /// Nothing more fits (until an asset's bytes are given back).
+    /// The last feature refused would still not fit (nor would anything,
+    /// with the budget spent).
     pub(super) fn is_full(&self) -> bool {
-        self.full.load(AtomicOrdering::Relaxed) || self.kept() >= self.budget()
+        self.kept() + self.refused.load(AtomicOrdering::Relaxed).max(1) > self.budget()
     }
 
     /// Bytes kept now.
@@ -92,7 +94,7 @@ impl FeatureCache {
     /// overshoot by one feature each, never more.
     fn take(&self, n: usize) -> bool {
         if self.kept() + n > self.budget() {
-            self.full.store(true, AtomicOrdering::Relaxed);
+            self.refused.store(n, AtomicOrdering::Relaxed);
             return false;
         }
         self.kept.fetch_add(n, AtomicOrdering::Relaxed);
@@ -101,7 +103,6 @@ impl FeatureCache {
 
     fn give_back(&self, n: usize) {
         self.kept.fetch_sub(n, AtomicOrdering::Relaxed);
-        self.full.store(false, AtomicOrdering::Relaxed);
     }
 }
 
@@ -112,21 +113,24 @@ mod tests {
     #[test]
     fn the_feature_cache_keeps_what_fits_and_frees_what_is_given_back() {
         let cache = FeatureCache::new(1000);
+        assert!(!cache.is_full());
         assert!(cache.take(600));
         assert!(!cache.take(401), "600 + 401 is over the budget");
-        assert!(cache.is_full(), "a feature that did not fit marks it full");
-        cache.give_back(600);
+        assert!(cache.is_full(), "what was refused would still not fit");
+        cache.give_back(1);
+        assert!(!cache.is_full(), "401 bytes fit beside 599");
+        assert!(cache.take(300));
+        assert_eq!(cache.kept(), 899);
+        assert!(!cache.take(200));
+        assert!(cache.is_full());
+        assert!(cache.take(100), "a smaller feature still fits when offered");
+        assert_eq!(cache.kept(), 999);
+        cache.give_back(899);
         assert!(!cache.is_full());
-        assert!(cache.take(400));
-        assert!(cache.take(400));
-        assert_eq!(cache.kept(), 800);
-        assert!(!cache.is_full(), "200 bytes are still free");
-        assert!(!cache.take(300));
-        assert!(cache.is_full(), "300 bytes did not fit");
-        cache.give_back(400);
         assert!(cache.take(1));
-        assert_eq!(cache.kept(), 401);
+        assert_eq!(cache.kept(), 101);
         cache.set_budget(0);
+        assert!(cache.is_full());
         assert!(!cache.take(1), "a lowered budget keeps nothing more");
         assert_eq!(cache.budget(), 0);
     }
@@ -182,8 +186,7 @@ impl Located {
         }
         let mut out = Vec::with_capacity(512);
         write_asset_feature(&mut out, &self.asset, &|c| c, |_| {});
-        let cost = out.len() + size_of::<Box<[u8]>>();
-        if !cache.take(cost) {
+        if !cache.take(kept_cost(&out)) {
             return None;
         }
         if let Err(lost) = self.geojson.set(Box::new(out.into_boxed_slice())) {
@@ -210,13 +213,9 @@ impl Located {
 
     /// Its lon/lat bounding rectangle.
     pub fn bbox(&self) -> Rect<f64> {
-        match (&self.place, &self.asset.details.geometry) {
-            (Place::Shape(s), _) => s.0,
-            (Place::Point(_), Geometry::Point(p)) => Rect::new(p.0, p.0),
-            // `Place::Point` is made only for point geometries.
-            (Place::Point(_), g) => g
-                .bounding_rect()
-                .unwrap_or_else(|| Rect::new((0.0, 0.0), (0.0, 0.0))),
+        match &self.place {
+            Place::Shape(s) => s.0,
+            Place::Point(_) => bbox_of(&self.asset.details.geometry),
         }
     }
 
@@ -277,14 +276,18 @@ impl Facts {
     pub(super) fn of(asset: &Asset) -> Facts {
         let g = &asset.details.geometry;
         Facts {
-            bbox: g
-                .bounding_rect()
-                .unwrap_or_else(|| Rect::new((0.0, 0.0), (0.0, 0.0))),
+            bbox: bbox_of(g),
             envelope: ecef_envelope(g),
             key: key_of(&asset.details),
             point: matches!(g, Geometry::Point(_)),
         }
     }
+}
+
+/// A geometry's lon/lat bounding rectangle (a point's is the point).
+fn bbox_of(g: &Geometry<f64>) -> Rect<f64> {
+    g.bounding_rect()
+        .unwrap_or_else(|| Rect::new((0.0, 0.0), (0.0, 0.0)))
 }
 
 /// Puts polygon rings in RFC 7946's right-hand-rule order (exterior

@@ -87,6 +87,9 @@ pub struct Register {
     /// Change-feed rows this process's imports publish themselves, see
     /// `own_changes.rs`.
     own: Arc<own_changes::OwnChanges>,
+    /// Authority codes shared by the assets written after the load (one
+    /// entry per council).
+    names: Mutex<Names>,
 }
 
 impl Register {
@@ -128,6 +131,7 @@ impl Register {
             schedules: ArcSwap::from_pointee(HashMap::new()),
             tokens: identity::Revocations::new(revoked),
             own: Arc::default(),
+            names: Mutex::default(),
         };
         register.reload_schedules().await?;
         Ok(register)
@@ -207,11 +211,12 @@ impl Register {
     fn apply_index(&self, rows: Vec<StoredAsset>, deletes: Vec<String>) {
         let areas = self.areas();
         blocking(|| {
-            let mut names = Names::default();
+            let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
             let upserts = rows
                 .into_iter()
                 .map(|r| place(&areas, &mut names, r))
                 .collect();
+            drop(names);
             self.assets.apply(upserts, deletes);
         });
     }

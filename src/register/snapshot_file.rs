@@ -188,9 +188,10 @@ impl<'a> Record<'a> {
         let id = self.id.into_owned();
         let bad = |what: &str, e: String| format!("asset {id}: {what}: {e}");
         let name = |what: &str, v: &str| format!("asset {id}: {what} {v:?}");
-        // The file's checksum and version vouch for text this program wrote.
+        // Text this program wrote: checked to be an object, not re-encoded.
         let source_attributes =
-            SourceAttributes::from_kept_text(self.source_attributes.into_owned());
+            SourceAttributes::from_kept_text(self.source_attributes.into_owned())
+                .map_err(|e| bad("source_attributes", e.to_string()))?;
         let last_inspected = match self.last_inspected {
             Some(day) => Some(
                 time::Date::from_julian_day(day)
