@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use geo::{Geometry, InteriorPoint, Point};
 use serde::{Deserialize, Serialize};
@@ -198,9 +199,9 @@ pub struct AssetDetails {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Placement {
     /// Electoral ward name (shared with every asset in the ward).
-    pub ward: Option<std::sync::Arc<str>>,
+    pub ward: Option<Arc<str>>,
     /// Fee zone name (keys `zone_multipliers` in the fee schedule).
-    pub fee_zone: Option<std::sync::Arc<str>>,
+    pub fee_zone: Option<Arc<str>>,
     /// Inside a conservation area.
     pub in_conservation_area: bool,
 }
@@ -211,16 +212,16 @@ pub struct Placement {
 /// a million times. Placements made from boundary layers share the layer's
 /// names already (`index::areas`).
 #[derive(Debug, Default)]
-pub struct Names(std::collections::HashSet<std::sync::Arc<str>>);
+pub struct Names(std::collections::HashSet<Arc<str>>);
 
 impl Names {
     /// The shared copy of `name`.
-    pub fn intern(&mut self, name: &str) -> std::sync::Arc<str> {
+    pub fn intern(&mut self, name: &str) -> Arc<str> {
         if let Some(n) = self.0.get(name) {
-            return std::sync::Arc::clone(n);
+            return Arc::clone(n);
         }
-        let n: std::sync::Arc<str> = std::sync::Arc::from(name);
-        self.0.insert(std::sync::Arc::clone(&n));
+        let n: Arc<str> = Arc::from(name);
+        self.0.insert(Arc::clone(&n));
         n
     }
 }
@@ -231,7 +232,7 @@ pub struct Asset {
     /// Stable identifier, unique across the deployment.
     pub id: String,
     /// Code of the owning authority.
-    pub authority: std::sync::Arc<str>,
+    pub authority: Arc<str>,
     /// Descriptive fields.
     pub details: AssetDetails,
     /// Derived from boundary layers.

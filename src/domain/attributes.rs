@@ -43,8 +43,14 @@ impl SourceAttributes {
         if text.is_empty() || text == "{}" {
             return Ok(SourceAttributes(None));
         }
-        // Visits the object without building it.
-        serde_json::from_str::<std::collections::HashMap<&str, serde::de::IgnoredAny>>(&text)?;
+        // Visits the value without building it (keys may hold escapes, so
+        // they are not borrowed either); an object is what starts with `{`.
+        serde_json::from_str::<serde::de::IgnoredAny>(&text)?;
+        if !text.starts_with('{') {
+            return Err(serde::de::Error::custom(
+                "source attributes are not a JSON object",
+            ));
+        }
         Ok(SourceAttributes(Some(text.into_boxed_str())))
     }
 
@@ -150,6 +156,10 @@ mod tests {
         );
         let kept = SourceAttributes::from_kept_text(r#"{"a":1}"#.into()).unwrap();
         assert_eq!(kept.get("a"), Some(json!(1)));
+        // Whatever `as_json` writes reads back, escaped keys included.
+        let awkward = SourceAttributes::from([("say \"hi\"\n", "x\\y"), ("é", "—")]);
+        let back = SourceAttributes::from_kept_text(awkward.as_json().to_string()).unwrap();
+        assert_eq!(back, awkward);
         for bad in ["[1]", "7", "{", r#"{"a":1}x"#] {
             assert!(
                 SourceAttributes::from_kept_text(bad.into()).is_err(),

@@ -209,7 +209,7 @@ mod tests {
             d,
             AssetDetails {
                 height_m: Some(9.0),
-                source_attributes: [("STREET", "Low St"), ("OWNER", "TBC"),].into(),
+                source_attributes: [("STREET", "Low St"), ("OWNER", "TBC")].into(),
                 ..stored()
             }
         );

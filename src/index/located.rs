@@ -106,36 +106,6 @@ impl FeatureCache {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::FeatureCache;
-
-    #[test]
-    fn the_feature_cache_keeps_what_fits_and_frees_what_is_given_back() {
-        let cache = FeatureCache::new(1000);
-        assert!(!cache.is_full());
-        assert!(cache.take(600));
-        assert!(!cache.take(401), "600 + 401 is over the budget");
-        assert!(cache.is_full(), "what was refused would still not fit");
-        cache.give_back(1);
-        assert!(!cache.is_full(), "401 bytes fit beside 599");
-        assert!(cache.take(300));
-        assert_eq!(cache.kept(), 899);
-        assert!(!cache.take(200));
-        assert!(cache.is_full());
-        assert!(cache.take(100), "a smaller feature still fits when offered");
-        assert_eq!(cache.kept(), 999);
-        cache.give_back(899);
-        assert!(!cache.is_full());
-        assert!(cache.take(1));
-        assert_eq!(cache.kept(), 101);
-        cache.set_budget(0);
-        assert!(cache.is_full());
-        assert!(!cache.take(1), "a lowered budget keeps nothing more");
-        assert_eq!(cache.budget(), 0);
-    }
-}
-
 /// What keeping `bytes` costs: the bytes and the box the cell points to.
 fn kept_cost(bytes: &[u8]) -> usize {
     bytes.len() + size_of::<Box<[u8]>>()
@@ -383,5 +353,35 @@ pub(super) fn criteria_filter(criteria: &Criteria) -> Filter<impl AssetFilter + 
         keys: KeySet::of(criteria),
         keys_decide: criteria.authority.is_none() && criteria.ward.is_none(),
         rest: move |a: &Asset| criteria.matches(a),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FeatureCache;
+
+    #[test]
+    fn the_feature_cache_keeps_what_fits_and_frees_what_is_given_back() {
+        let cache = FeatureCache::new(1000);
+        assert!(!cache.is_full());
+        assert!(cache.take(600));
+        assert!(!cache.take(401), "600 + 401 is over the budget");
+        assert!(cache.is_full(), "what was refused would still not fit");
+        cache.give_back(1);
+        assert!(!cache.is_full(), "401 bytes fit beside 599");
+        assert!(cache.take(300));
+        assert_eq!(cache.kept(), 899);
+        assert!(!cache.take(200));
+        assert!(cache.is_full());
+        assert!(cache.take(100), "a smaller feature still fits when offered");
+        assert_eq!(cache.kept(), 999);
+        cache.give_back(899);
+        assert!(!cache.is_full());
+        assert!(cache.take(1));
+        assert_eq!(cache.kept(), 101);
+        cache.set_budget(0);
+        assert!(cache.is_full());
+        assert!(!cache.take(1), "a lowered budget keeps nothing more");
+        assert_eq!(cache.budget(), 0);
     }
 }

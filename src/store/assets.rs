@@ -231,7 +231,7 @@ impl Store {
         .bind(d.status.as_str())
         .bind(i64::from(d.listed))
         .bind(d.photo_url.as_deref())
-        .bind(source_json(d))
+        .bind(d.source_attributes.as_json())
         .bind(stamp)
         .execute(&mut *tx)
         .await
@@ -310,7 +310,7 @@ impl Store {
         .bind(d.status.as_str())
         .bind(i64::from(d.listed))
         .bind(d.photo_url.as_deref())
-        .bind(source_json(&d))
+        .bind(d.source_attributes.as_json())
         .bind(now())
         .execute(&mut *tx)
         .await
@@ -345,10 +345,6 @@ impl Store {
         tx.commit().await?;
         Ok(Deleted::Yes)
     }
-}
-
-fn source_json(d: &AssetDetails) -> String {
-    d.source_attributes.as_json().to_string()
 }
 
 /// Rows per multi-row INSERT: one statement parsed and sent for many rows
@@ -458,7 +454,7 @@ async fn upsert_rows(
             .bind(d.status.as_str())
             .bind(i64::from(d.listed))
             .bind(d.photo_url.as_deref())
-            .bind(source_json(d))
+            .bind(d.source_attributes.as_json())
             .bind(stamp.clone());
         if anonymous {
             query = query.bind(stamp.clone());

@@ -5,14 +5,13 @@
 //! there. Three kills per database.
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN, Db, fresh_database};
+use crate::helpers::{ADMIN, Db, fresh_database, spawn_serve};
 
 const BIN: &str = env!("CARGO_BIN_EXE_streetcell");
 
@@ -23,24 +22,13 @@ struct Server {
 }
 
 fn start(url: &str) -> Server {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", url])
-        .env("STREETCELL_ADMIN_TOKEN", ADMIN)
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start streetcell serve");
-    let out = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(out).lines();
-    let base = loop {
-        let line = lines.next().expect("a line").expect("stdout");
-        if let Some(rest) = line.strip_prefix("Streetcell listening on ") {
-            break rest.trim_end_matches('/').to_string();
-        }
-    };
-    // Keep draining stdout so the server never blocks on it.
-    std::thread::spawn(move || for _ in lines {});
+    let (child, base) = spawn_serve(
+        Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", url])
+            .env("STREETCELL_ADMIN_TOKEN", ADMIN)
+            .env("RUST_LOG", "error")
+            .stderr(Stdio::null()),
+    );
     Server { child, base }
 }
 

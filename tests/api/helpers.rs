@@ -35,6 +35,27 @@ pub struct TestApp {
 
 /// Whether missing prerequisites fail the run: under CI (`CI` set and not
 /// `false`, as `.ci/run` does) a test that cannot run must not pass as a skip.
+/// Starts `cmd`, a `streetcell serve` of the built binary listening on
+/// `127.0.0.1:0`, with stdout piped; waits for the line saying where it
+/// listens and keeps draining stdout on a thread so the server never blocks
+/// on it. The process and its base URL (`http://127.0.0.1:PORT`).
+pub fn spawn_serve(cmd: &mut std::process::Command) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start streetcell serve");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let base = loop {
+        let line = lines.next().expect("a line").expect("stdout");
+        if let Some(rest) = line.strip_prefix("Streetcell listening on ") {
+            break rest.trim_end_matches('/').to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (child, base)
+}
+
 pub fn prerequisites_required() -> bool {
     ci_means_required(std::env::var("CI").ok().as_deref())
 }

@@ -273,33 +273,21 @@ on_both_databases!(
 
 /// `streetcell serve` over `url`, logging to `log`; its base URL.
 fn serve_binary(url: &str, log: &Path, extra: &[&str]) -> (std::process::Child, String) {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_streetcell"))
-        .args([
-            "serve",
-            "--public-read",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            url,
-        ])
-        .args(extra)
-        .env("RUST_LOG", "streetcell=info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .expect("start streetcell serve");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("a line").expect("stdout");
-        if let Some(rest) = line.strip_prefix("Streetcell listening on ") {
-            break rest.trim_end_matches('/').to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (child, base)
+    crate::helpers::spawn_serve(
+        std::process::Command::new(env!("CARGO_BIN_EXE_streetcell"))
+            .args([
+                "serve",
+                "--public-read",
+                "--listen",
+                "127.0.0.1:0",
+                "--database-url",
+                url,
+            ])
+            .args(extra)
+            .env("RUST_LOG", "streetcell=info")
+            .env("NO_COLOR", "1")
+            .stderr(std::fs::File::create(log).unwrap()),
+    )
 }
 
 /// Stops `child` as an operator would (SIGTERM) and waits for it.
