@@ -146,17 +146,14 @@ pub enum ImportTarget<'a> {
     Store(&'a Store),
 }
 
-/// Rows written per transaction over HTTP: big enough to amortise commits,
-/// small enough that one bad batch or a crash loses little work and the
-/// index shows an import's rows as it goes.
-pub const IMPORT_BATCH: usize = 1000;
-
-/// Rows written per transaction by the CLI (straight to the database):
-/// fewer commits, and fewer passes over the id index, whose keys are hashes
-/// so every batch touches pages all over it (see BENCHMARKS.md). A SQLite
-/// batch holds the write lock for a second or two, within the 10 s that
-/// other writers wait.
-pub const STORE_IMPORT_BATCH: usize = 50_000;
+/// Rows written per transaction, over HTTP and by the CLI. Ids are hashes,
+/// so every batch touches pages all over the id index and each commit
+/// writes those pages to SQLite's log again: fewer, larger transactions
+/// write far less (see BENCHMARKS.md). A SQLite batch holds the write lock
+/// for a second or so, well within the 10 s that other writers wait; over
+/// HTTP the index still shows an import's rows as it goes, a batch or more
+/// at a time.
+pub const IMPORT_BATCH: usize = 50_000;
 
 /// Writes the good rows of a parsed file in batches, one transaction each,
 /// and reports the bad ones. `progress` is told how many rows are done.
@@ -182,11 +179,6 @@ where
 /// unless a row was rejected or none was accepted (then it counts them as
 /// `absent_kept`). Replace keeps the ids of the file's rows (tens of bytes
 /// each) to know which assets the file listed.
-///
-/// Parsing and writing overlap: each batch is written by its own task while
-/// this one parses the next (on a multi-threaded runtime; on a
-/// current-thread one they take turns). Batches are still written one after
-/// another, in file order.
 pub async fn import_rows_with<I>(
     target: ImportTarget<'_>,
     authority: &str,
@@ -198,13 +190,39 @@ where
     I: IntoIterator<Item = ParsedRow>,
     I::IntoIter: Send,
 {
+    import_rows_in_batches(target, authority, mode, rows, IMPORT_BATCH, progress).await
+}
+
+/// [`import_rows_with`] in batches of `batch_rows` good rows: public so
+/// tests can take a file through many batches without a file of 100,000
+/// rows.
+///
+/// Three things overlap: while batch `k` is written by its own task, this
+/// one parses batch `k + 1`; once `k` is written, `k + 1` starts writing at
+/// once and this task publishes `k` to the index (over HTTP) and parses
+/// `k + 2`. Batches are still written one after another, in file order, and
+/// published in that order. (On a current-thread runtime they take turns.)
+#[doc(hidden)]
+pub async fn import_rows_in_batches<I>(
+    target: ImportTarget<'_>,
+    authority: &str,
+    mode: ImportMode,
+    rows: I,
+    batch_rows: usize,
+    progress: &(dyn Fn(usize) + Sync),
+) -> StoreResult<ImportReport>
+where
+    I: IntoIterator<Item = ParsedRow>,
+    I::IntoIter: Send,
+{
     let mut report = ImportReport {
         mode: mode.as_str(),
         ..ImportReport::default()
     };
-    let (store, batch_rows) = match target {
-        ImportTarget::Register(r) => (&r.store, IMPORT_BATCH),
-        ImportTarget::Store(s) => (s, STORE_IMPORT_BATCH),
+    let batch_rows = batch_rows.max(1);
+    let store = match target {
+        ImportTarget::Register(r) => &r.store,
+        ImportTarget::Store(s) => s,
     };
     // Over HTTP the register publishes what this import writes (see
     // `own_changes.rs`); the guard hands anything left unpublished to
@@ -215,6 +233,7 @@ where
             import: r.own.begin_import(),
             pending: Vec::new(),
             published: 0,
+            first: batch_rows,
         }),
         ImportTarget::Store(_) => None,
     };
@@ -225,21 +244,16 @@ where
     let mut writing: Option<(WriteTask, usize)> = None;
     loop {
         let (batch, seen) = next_batch(&mut rows, &mut report, batch_rows);
-        if let Some((task, seen)) = writing.take() {
-            complete(task, &mut report, &mut publishing, authority).await?;
-            done += seen;
-            progress(done);
-        }
-        if seen == 0 {
-            break;
-        }
+        // The previous batch's rows, written (a failed write ends the
+        // import here, before the next batch starts).
+        let written = match writing.take() {
+            Some((task, seen)) => Some((finish(task).await?, seen)),
+            None => None,
+        };
         if mode == ImportMode::Replace {
             listed.extend(batch.iter().map(|(d, _)| asset_id(authority, &d.asset_ref)));
         }
-        if batch.is_empty() {
-            done += seen;
-            progress(done);
-        } else {
+        if !batch.is_empty() {
             let (store, authority) = (store.clone(), authority.to_string());
             let own = publishing
                 .as_ref()
@@ -254,6 +268,19 @@ where
                 Ok(written)
             });
             writing = Some((task, seen));
+        }
+        if let Some((written, seen)) = written {
+            complete(written, &mut report, &mut publishing, authority).await?;
+            done += seen;
+            progress(done);
+        }
+        if seen == 0 {
+            break;
+        }
+        if writing.is_none() {
+            // Every row of this batch was refused: nothing to write.
+            done += seen;
+            progress(done);
         }
     }
     if let Some(p) = &mut publishing {
@@ -276,12 +303,11 @@ where
 
 /// Counts what a written batch did and passes it on for publication.
 async fn complete(
-    task: WriteTask,
+    written: ImportedBatch,
     report: &mut ImportReport,
     publishing: &mut Option<Deferred<'_>>,
     authority: &str,
 ) -> StoreResult<()> {
-    let written = finish(task).await?;
     for w in &written.rows {
         report.count_cleared(w);
     }
@@ -311,19 +337,21 @@ async fn finish(task: WriteTask) -> StoreResult<ImportedBatch> {
 /// 1,000-row batch made a 1M-row import rebuild the index some 250 times.
 /// So rows are published when those waiting reach the number published so
 /// far (at least one batch): a handful of folds whatever the file's size,
-/// and the first rows show within a batch.
+/// and the first rows show after the first batch.
 struct Deferred<'a> {
     register: &'a Register,
     import: u64,
     pending: Vec<(String, Imported)>,
     published: usize,
+    /// Rows per batch: the least published at once.
+    first: usize,
 }
 
 impl Deferred<'_> {
     async fn add(&mut self, authority: &str, rows: Vec<Imported>) -> StoreResult<()> {
         self.pending
             .extend(rows.into_iter().map(|w| (authority.to_string(), w)));
-        if self.pending.len() >= self.published.max(IMPORT_BATCH) {
+        if self.pending.len() >= self.published.max(self.first) {
             self.flush().await?;
         }
         Ok(())

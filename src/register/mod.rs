@@ -58,7 +58,8 @@ pub use applications::{
 };
 pub use assets::UpsertSummary;
 pub use imports::{
-    IMPORT_BATCH, ImportReport, ImportTarget, Rejection, import_rows, import_rows_with,
+    IMPORT_BATCH, ImportReport, ImportTarget, Rejection, import_rows, import_rows_in_batches,
+    import_rows_with,
 };
 pub use ledger::LEDGER_YEARS;
 pub use site_searches::{ChosenSite, SavedSiteSearch, SiteSearchAnswer};

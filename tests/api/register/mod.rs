@@ -35,6 +35,7 @@ const CONSERVATION: &str = "trafford-boundaries/trafford_conservation_areas.geoj
 const LON: std::ops::Range<f64> = -2.48..-2.25;
 const LAT: std::ops::Range<f64> = 53.35..53.48;
 
+mod batches;
 mod brute;
 mod lifecycle;
 mod source;
