@@ -358,6 +358,22 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// How the binary returns freed memory to the system: its allocator's call,
+/// set by `main.rs` (the library does not choose the allocator).
+static RELEASE_MEMORY: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Sets what [`release_memory`] calls (the first setting holds).
+pub fn on_release_memory(release: fn()) {
+    let _ = RELEASE_MEMORY.set(release);
+}
+
+/// Returns freed memory to the system, if the binary said how.
+fn release_memory() {
+    if let Some(release) = RELEASE_MEMORY.get() {
+        release();
+    }
+}
+
 async fn serve(store: Store, args: ServeArgs, snapshot: Option<PathBuf>) -> anyhow::Result<()> {
     crate::index::FeatureCache::process().set_budget(args.feature_cache_mb.saturating_mul(1 << 20));
     let mut demo_tokens = None;
@@ -368,6 +384,7 @@ async fn serve(store: Store, args: ServeArgs, snapshot: Option<PathBuf>) -> anyh
         Some(path) => Register::load_with_snapshot(store, path).await?.0,
         None => Register::load(store).await?,
     });
+    release_memory();
     let settings = Settings {
         public_read: args.public_read,
         admin_token_hash: std::env::var("STREETCELL_ADMIN_TOKEN")
