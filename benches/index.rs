@@ -23,7 +23,9 @@
 //!   nearest on a snapshot holding the change); and the same single upsert
 //!   with 1,000 / 4,000 changes already pending in the delta (it is folded
 //!   into the base past max(4096, base/256) = 4,096 changes at 1M), plus
-//!   k=10 nearest on the snapshot with 4,000 pending.
+//!   k=10 nearest on the snapshot with 4,000 pending; and one write of
+//!   5,000 moved assets, which folds the delta into a new 1M base (what a
+//!   large import's publication does).
 //!
 //! Queries cycle through 10,000 pre-generated points (or boxes), so each
 //! iteration walks a different path through the tree.
@@ -332,6 +334,30 @@ fn index_benches(c: &mut Criterion) {
                 });
             }
         }
+        // A write big enough to fold: 5,000 assets nudged ~0.7 m east.
+        g.sample_size(10);
+        let mut nudge = 0.0;
+        g.bench_function("fold_5000", |b| {
+            let index = main_index();
+            b.iter_batched(
+                || {
+                    nudge += 0.00001;
+                    sorted
+                        .iter()
+                        .step_by(N / 5_000)
+                        .map(|a| {
+                            let mut a = a.clone();
+                            if let Geometry::Point(p) = &mut a.details.geometry {
+                                p.set_x(p.x() + nudge);
+                            }
+                            a
+                        })
+                        .collect::<Vec<Asset>>()
+                },
+                |u| index.apply(u, Vec::new()),
+                BatchSize::LargeInput,
+            )
+        });
         g.finish();
     }
 }

@@ -293,14 +293,32 @@ fn with_changes(base: Arc<Layer>, changes: HashMap<String, Change>) -> Snapshot 
 
 /// Folds the changes into a fresh base layer.
 fn fold(base: &Layer, changes: &HashMap<String, Change>) -> Snapshot {
-    let mut slots: Vec<Arc<Located>> = base
-        .slots
-        .iter()
-        .filter(|l| !changes.contains_key(l.id()))
-        .cloned()
-        .collect();
-    slots.extend(changes.values().filter_map(|Change(a)| a.clone()));
-    slots.sort_unstable_by(|a, b| a.id().cmp(b.id()));
+    // The base's slots are in id order already: merging the sorted changes
+    // into them keeps that order for the cost of sorting the changes, where
+    // sorting every slot again compared ids scattered over the heap.
+    let mut changed: Vec<(&str, &Change)> =
+        changes.iter().map(|(id, c)| (id.as_str(), c)).collect();
+    changed.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let mut slots: Vec<Arc<Located>> = Vec::with_capacity(base.slots.len() + changed.len());
+    let mut next = changed.into_iter().peekable();
+    let take = |slots: &mut Vec<Arc<Located>>, Change(c): &Change| {
+        if let Some(located) = c {
+            slots.push(Arc::clone(located));
+        }
+    };
+    for located in &base.slots {
+        let id = located.id();
+        while let Some((_, change)) = next.next_if(|(changed, _)| *changed < id) {
+            take(&mut slots, change);
+        }
+        match next.next_if(|(changed, _)| *changed == id) {
+            Some((_, change)) => take(&mut slots, change),
+            None => slots.push(Arc::clone(located)),
+        }
+    }
+    for (_, change) in next {
+        take(&mut slots, change);
+    }
     Snapshot::from_base(Layer::build(slots))
 }
 

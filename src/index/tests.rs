@@ -2,6 +2,7 @@
 
 use geo::{Geometry, Intersects, Point, Rect, coord, polygon};
 use rand::{Rng, SeedableRng, rngs::StdRng};
+use std::collections::BTreeMap;
 
 use super::*;
 use crate::domain::asset::{AssetDetails, AssetKind, AssetStatus, Placement, PowerSupply};
@@ -198,6 +199,64 @@ fn many_writes_fold_into_the_base_without_losing_any() {
     let snap = index.snapshot();
     assert_eq!(snap.len(), assets.len() - victims.len());
     assert!(victims.iter().all(|v| snap.get(v).is_none()));
+}
+
+#[test]
+fn a_fold_keeps_id_order_and_the_latest_version_of_every_asset() {
+    // A base of even-numbered ids; then, in one write big enough to fold:
+    // new odd ids between them (and before the first, after the last),
+    // moved versions of some base assets, and deletions (first and last
+    // base ids included).
+    let base: Vec<Asset> = (0..3 * MIN_DELTA)
+        .map(|i| {
+            let p = Point::new(-2.4 + i as f64 * 1e-5, 53.4);
+            asset(
+                &format!("a{:06}", 2 * i + 2),
+                Geometry::Point(p),
+                AssetKind::LampPost,
+            )
+        })
+        .collect();
+    let index = AssetIndex::build(base.clone());
+    let mut model: BTreeMap<String, Asset> =
+        base.iter().map(|a| (a.id.clone(), a.clone())).collect();
+    let mut upserts = Vec::new();
+    for i in (0..=3 * MIN_DELTA).step_by(2) {
+        let p = Point::new(-2.3, 53.3 + i as f64 * 1e-5);
+        upserts.push(asset(
+            &format!("a{:06}", 2 * i + 1),
+            Geometry::Point(p),
+            AssetKind::CctvColumn,
+        ));
+    }
+    for a in base.iter().skip(1).step_by(3) {
+        let mut moved = a.clone();
+        moved.details.geometry = Geometry::Point(Point::new(-2.2, 53.5));
+        upserts.push(moved);
+    }
+    let mut deletes: Vec<String> = base.iter().step_by(5).map(|a| a.id.clone()).collect();
+    deletes.push(base.last().expect("base").id.clone());
+    for a in &upserts {
+        model.insert(a.id.clone(), a.clone());
+    }
+    for id in &deletes {
+        model.remove(id);
+    }
+    assert!(upserts.len() + deletes.len() > MIN_DELTA, "folds");
+    index.apply(upserts, deletes);
+    let snap = index.snapshot();
+    assert!(snap.changes.is_empty(), "the delta was folded");
+    let got: Vec<(String, Geometry<f64>)> = snap
+        .base
+        .slots
+        .iter()
+        .map(|l| (l.id().to_string(), l.asset.details.geometry.clone()))
+        .collect();
+    let want: Vec<(String, Geometry<f64>)> = model
+        .into_values()
+        .map(|a| (a.id, a.details.geometry))
+        .collect();
+    assert_eq!(got, want);
 }
 
 /// Points and squares with every kind, status and power supply, and some
