@@ -334,14 +334,15 @@ fn index_benches(c: &mut Criterion) {
                 });
             }
         }
-        // A write big enough to fold: 5,000 assets nudged ~0.7 m east.
+        // A write big enough to fold: 5,000 assets nudged ~0.7 m east, then
+        // back, in turn.
         g.sample_size(10);
         let mut nudge = 0.0;
         g.bench_function("fold_5000", |b| {
             let index = main_index();
             b.iter_batched(
                 || {
-                    nudge += 0.00001;
+                    nudge = if nudge > 0.0 { -0.00001 } else { 0.00001 };
                     sorted
                         .iter()
                         .step_by(N / 5_000)

@@ -170,7 +170,7 @@ async fn import_assets(
     let mapping = params.into_mapping()?;
     let csv = is_csv(&headers)?;
     // Rows are parsed a batch at a time as they are written: the import
-    // holds the body and one batch, not every parsed row.
+    // holds the body and a few batches, not every parsed row.
     let report = if csv {
         let rows = tokio::task::block_in_place(|| import::csv_rows(&body, &mapping))
             .map_err(|e| ApiError::invalid("body", e.to_string()))?;

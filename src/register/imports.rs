@@ -1,8 +1,9 @@
 //! Imports: parsed rows written in batches, one transaction each, with a
 //! bounded report of the rows refused.
 //!
-//! Rows are pulled from the parser a batch at a time, so an import holds one
-//! batch of parsed assets, never the whole file's. The report keeps the first
+//! Rows are pulled from the parser a batch at a time, so an import holds a
+//! few batches of parsed assets (and, over HTTP, rows waiting to be shown in
+//! the index), never the whole file's parsed at once. The report keeps the first
 //! [`REJECTIONS_LISTED`] rejections in full and counts every rejection by
 //! reason (the reason up to its first `:` or `(`, so values such as refs and
 //! coordinates do not make every count its own): a file of a million bad
@@ -14,7 +15,9 @@ use super::Register;
 use crate::domain::asset::{AssetDetails, asset_id};
 use crate::domain::reimport::{Given, ImportMode};
 use crate::import::ParsedRow;
-use crate::store::{Imported, ImportedBatch, Store, StoreResult, StoredAsset, UpsertOutcome};
+use crate::store::{
+    Backend, Imported, ImportedBatch, Store, StoreResult, StoredAsset, UpsertOutcome,
+};
 
 /// Rejections listed in full in a report; the rest are counted.
 pub const REJECTIONS_LISTED: usize = 100;
@@ -146,14 +149,17 @@ pub enum ImportTarget<'a> {
     Store(&'a Store),
 }
 
-/// Rows written per transaction, over HTTP and by the CLI. Ids are hashes,
-/// so every batch touches pages all over the id index and each commit
-/// writes those pages to SQLite's log again: fewer, larger transactions
-/// write far less (see BENCHMARKS.md). A SQLite batch holds the write lock
-/// for a second or so, well within the 10 s that other writers wait; over
-/// HTTP the index still shows an import's rows as it goes, a batch or more
-/// at a time.
+/// Rows written per transaction by the CLI, and over HTTP on PostgreSQL.
+/// Ids are hashes, so every batch touches pages all over the id index and
+/// each commit writes those pages out again: fewer, larger transactions
+/// write far less (see BENCHMARKS.md).
 pub const IMPORT_BATCH: usize = 50_000;
+
+/// Rows written per transaction over HTTP on SQLite, which has one writer
+/// for the whole database: a batch holds every other write (a PATCH, an
+/// application) for as long as it takes, so it is kept to about a tenth of
+/// a second (see BENCHMARKS.md for the trade against import time).
+pub const SHARED_SQLITE_IMPORT_BATCH: usize = 5_000;
 
 /// Writes the good rows of a parsed file in batches, one transaction each,
 /// and reports the bad ones. `progress` is told how many rows are done.
@@ -190,7 +196,13 @@ where
     I: IntoIterator<Item = ParsedRow>,
     I::IntoIter: Send,
 {
-    import_rows_in_batches(target, authority, mode, rows, IMPORT_BATCH, progress).await
+    let batch = match target {
+        ImportTarget::Register(r) if r.store.backend() == Backend::Sqlite => {
+            SHARED_SQLITE_IMPORT_BATCH
+        }
+        _ => IMPORT_BATCH,
+    };
+    import_rows_in_batches(target, authority, mode, rows, batch, progress).await
 }
 
 /// [`import_rows_with`] in batches of `batch_rows` good rows: public so
@@ -270,7 +282,15 @@ where
             writing = Some((task, seen));
         }
         if let Some((written, seen)) = written {
-            complete(written, &mut report, &mut publishing, authority).await?;
+            if let Err(e) = complete(written, &mut report, &mut publishing, authority).await {
+                // No write goes on after the import has answered: the batch
+                // in flight ends first (its rows, unpublished, are read
+                // back by `catch_up` once this import's guard drops).
+                if let Some((task, _)) = writing.take() {
+                    let _ = finish(task).await;
+                }
+                return Err(e);
+            }
             done += seen;
             progress(done);
         }
@@ -397,11 +417,17 @@ impl Register {
                 revision: w.written.revision,
             })
             .collect();
+        // The rows as written first: should reading the touched ones back
+        // fail, those go to `catch_up` as orphans rather than being lost
+        // (`published` has already taken them off the import's list).
+        self.apply_index(stored, Vec::new());
         if !touched.is_empty() {
             let touched: Vec<String> = touched.into_iter().collect();
-            self.refresh_locked(&touched).await?;
+            if let Err(e) = self.refresh_locked(&touched).await {
+                self.own.return_orphans(touched);
+                return Err(e);
+            }
         }
-        self.apply_index(stored, Vec::new());
         Ok(())
     }
 

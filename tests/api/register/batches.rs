@@ -14,13 +14,14 @@ use super::*;
 const ROWS: usize = 300;
 const BATCH: usize = 16;
 
-/// A CSV of `ROWS` rows (refs `B-000`…); every 37th row has a longitude out
-/// of range. Heights are `h + i`. The refused rows' file lines.
+/// A CSV of `ROWS` rows (refs `B-000`…); every 37th row and the last 20
+/// (more than a batch, so a whole batch is refused) have a longitude out of
+/// range. Heights are `h + i`. The refused rows' file lines.
 fn file(h: usize) -> (Vec<u8>, Vec<u64>) {
     let mut csv = String::from("ref,kind,lon,lat,height_m\n");
     let mut bad = Vec::new();
     for i in 0..ROWS {
-        let lon = if i % 37 == 5 {
+        let lon = if i % 37 == 5 || i >= ROWS - 20 {
             // Line 1 is the header.
             bad.push(i as u64 + 2);
             999.0
