@@ -33,8 +33,6 @@ pub struct TestApp {
     _dir: Option<Arc<tempfile::TempDir>>,
 }
 
-/// Whether missing prerequisites fail the run: under CI (`CI` set and not
-/// `false`, as `.ci/run` does) a test that cannot run must not pass as a skip.
 /// Starts `cmd`, a `streetcell serve` of the built binary listening on
 /// `127.0.0.1:0`, with stdout piped; waits for the line saying where it
 /// listens and keeps draining stdout on a thread so the server never blocks
@@ -56,6 +54,8 @@ pub fn spawn_serve(cmd: &mut std::process::Command) -> (std::process::Child, Str
     (child, base)
 }
 
+/// Whether missing prerequisites fail the run: under CI (`CI` set and not
+/// `false`, as `.ci/run` does) a test that cannot run must not pass as a skip.
 pub fn prerequisites_required() -> bool {
     ci_means_required(std::env::var("CI").ok().as_deref())
 }

@@ -2,8 +2,8 @@
 //! the next is parsed and the one before is published, so the index must
 //! end holding exactly what the database holds, progress must count every
 //! row once, and rejections must keep their file lines. Real imports use
-//! batches of 50,000 rows; small batches take a few hundred rows through
-//! the same overlap.
+//! batches of 5,000 or 50,000 rows; small batches take a few hundred rows
+//! through the same overlap.
 
 use streetcell::domain::reimport::ImportMode;
 use streetcell::import::parse_csv;
