@@ -235,17 +235,23 @@ impl Register {
         }
         self.catch_up_revocations().await?;
         let mut total = 0;
-        // The feed is read in batches; keep going while batches are full.
-        let _publishing = self.publishing.lock().await;
-        let orphans = self.own.take_orphans();
-        if !orphans.is_empty() {
-            if let Err(e) = self.refresh_locked(&orphans).await {
-                self.own.return_orphans(orphans);
-                return Err(e);
+        {
+            let _publishing = self.publishing.lock().await;
+            let orphans = self.own.take_orphans();
+            if !orphans.is_empty() {
+                if let Err(e) = self.refresh_locked(&orphans).await {
+                    self.own.return_orphans(orphans);
+                    return Err(e);
+                }
+                total += orphans.len();
             }
-            total += orphans.len();
         }
+        // The feed is read in batches; keep going while batches are full.
+        // The lock is taken per batch: while another process writes a large
+        // import, the backlog can take as long as the import, and this
+        // server's own writes must not wait for all of it to publish.
         loop {
+            let _publishing = self.publishing.lock().await;
             let cursor = *self.cursor.lock().expect("cursor lock");
             let batch = self.store.changes_after(cursor).await?;
             // Rows this process's imports wrote are theirs to publish.

@@ -37,6 +37,7 @@ const LAT: std::ops::Range<f64> = 53.35..53.48;
 
 mod batches;
 mod brute;
+mod catching_up;
 mod lifecycle;
 mod source;
 mod trees;
