@@ -17,7 +17,6 @@
 //! snapshot means; source attributes are stored as JSON text, since
 //! `postcard` cannot carry a `serde_json::Value`.
 
-use std::borrow::Cow;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -54,28 +53,29 @@ pub(super) struct Header {
     pub assets: u64,
 }
 
-/// One asset. Strings borrow when writing and own when reading.
+/// One asset. Strings borrow from the asset when writing and from the file
+/// when reading (the format is the same as for owned strings).
 #[derive(Serialize, Deserialize)]
 struct Record<'a> {
-    id: Cow<'a, str>,
-    authority: Cow<'a, str>,
-    asset_ref: Cow<'a, str>,
-    kind: Cow<'a, str>,
+    id: &'a str,
+    authority: &'a str,
+    asset_ref: &'a str,
+    kind: &'a str,
     geometry: Geom,
     height_m: Option<f64>,
-    power_supply: Cow<'a, str>,
+    power_supply: &'a str,
     capacity: u32,
     load_rating_kg: Option<f64>,
     /// Julian day.
     last_inspected: Option<i32>,
     install_year: Option<i32>,
-    status: Cow<'a, str>,
+    status: &'a str,
     listed: bool,
-    photo_url: Option<Cow<'a, str>>,
+    photo_url: Option<&'a str>,
     /// JSON object text as `SourceAttributes` keeps it; empty for none.
-    source_attributes: Cow<'a, str>,
-    ward: Option<Cow<'a, str>>,
-    fee_zone: Option<Cow<'a, str>>,
+    source_attributes: &'a str,
+    ward: Option<&'a str>,
+    fee_zone: Option<&'a str>,
     in_conservation_area: bool,
     in_use: u32,
     installed: u32,
@@ -156,27 +156,27 @@ impl<'a> Record<'a> {
     fn of(a: &'a Asset) -> Record<'a> {
         let d = &a.details;
         Record {
-            id: Cow::Borrowed(&a.id),
-            authority: Cow::Borrowed(&a.authority),
-            asset_ref: Cow::Borrowed(&d.asset_ref),
-            kind: Cow::Borrowed(d.kind.as_str()),
+            id: &a.id,
+            authority: &a.authority,
+            asset_ref: &d.asset_ref,
+            kind: d.kind.as_str(),
             geometry: Geom::of(&d.geometry),
             height_m: d.height_m,
-            power_supply: Cow::Borrowed(d.power_supply.as_str()),
+            power_supply: d.power_supply.as_str(),
             capacity: d.capacity,
             load_rating_kg: d.load_rating_kg,
             last_inspected: d.last_inspected.map(|d| d.to_julian_day()),
             install_year: d.install_year,
-            status: Cow::Borrowed(d.status.as_str()),
+            status: d.status.as_str(),
             listed: d.listed,
-            photo_url: d.photo_url.as_deref().map(Cow::Borrowed),
-            source_attributes: Cow::Borrowed(if d.source_attributes.is_empty() {
+            photo_url: d.photo_url.as_deref(),
+            source_attributes: if d.source_attributes.is_empty() {
                 ""
             } else {
                 d.source_attributes.as_json()
-            }),
-            ward: a.placement.ward.as_deref().map(Cow::Borrowed),
-            fee_zone: a.placement.fee_zone.as_deref().map(Cow::Borrowed),
+            },
+            ward: a.placement.ward.as_deref(),
+            fee_zone: a.placement.fee_zone.as_deref(),
             in_conservation_area: a.placement.in_conservation_area,
             in_use: a.occupancy.in_use,
             installed: a.occupancy.installed,
@@ -185,13 +185,12 @@ impl<'a> Record<'a> {
     }
 
     fn into_asset(self, names: &mut Names) -> Result<Asset, String> {
-        let id = self.id.into_owned();
+        let id = self.id.to_owned();
         let bad = |what: &str, e: String| format!("asset {id}: {what}: {e}");
         let name = |what: &str, v: &str| format!("asset {id}: {what} {v:?}");
         // Text this program wrote: checked to be an object, not re-encoded.
-        let source_attributes =
-            SourceAttributes::from_kept_text(self.source_attributes.into_owned())
-                .map_err(|e| bad("source_attributes", e.to_string()))?;
+        let source_attributes = SourceAttributes::from_kept_text(self.source_attributes.to_owned())
+            .map_err(|e| bad("source_attributes", e.to_string()))?;
         let last_inspected = match self.last_inspected {
             Some(day) => Some(
                 time::Date::from_julian_day(day)
@@ -200,8 +199,8 @@ impl<'a> Record<'a> {
             None => None,
         };
         let details = AssetDetails {
-            asset_ref: self.asset_ref.into_owned(),
-            kind: self.kind.parse().map_err(|_| name("kind", &self.kind))?,
+            asset_ref: self.asset_ref.to_owned(),
+            kind: self.kind.parse().map_err(|_| name("kind", self.kind))?,
             geometry: self
                 .geometry
                 .into_geometry()
@@ -210,7 +209,7 @@ impl<'a> Record<'a> {
             power_supply: self
                 .power_supply
                 .parse()
-                .map_err(|_| name("power_supply", &self.power_supply))?,
+                .map_err(|_| name("power_supply", self.power_supply))?,
             capacity: self.capacity,
             load_rating_kg: self.load_rating_kg,
             last_inspected,
@@ -218,18 +217,18 @@ impl<'a> Record<'a> {
             status: self
                 .status
                 .parse()
-                .map_err(|_| name("status", &self.status))?,
+                .map_err(|_| name("status", self.status))?,
             listed: self.listed,
             photo_url: self.photo_url.map(|u| u.into()),
             source_attributes,
         };
         Ok(Asset {
             id,
-            authority: names.intern(&self.authority),
+            authority: names.intern(self.authority),
             details,
             placement: Placement {
-                ward: self.ward.map(|w| names.intern(&w)),
-                fee_zone: self.fee_zone.map(|z| names.intern(&z)),
+                ward: self.ward.map(|w| names.intern(w)),
+                fee_zone: self.fee_zone.map(|z| names.intern(z)),
                 in_conservation_area: self.in_conservation_area,
             },
             occupancy: Occupancy {
