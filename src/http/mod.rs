@@ -70,9 +70,13 @@ impl Default for Settings {
     }
 }
 
-/// Shared state of every handler: cheap to clone.
+/// Shared state of every handler: one reference count to clone, since
+/// every extractor and middleware clones it on every request.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// What [`AppState`] shares.
+pub struct Shared {
     /// Database and indexes.
     pub register: Arc<Register>,
     /// Request-handling settings.
@@ -85,16 +89,23 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
 impl AppState {
     /// State over a loaded register.
     pub fn new(register: Arc<Register>, settings: Settings) -> AppState {
-        AppState {
+        AppState(Arc::new(Shared {
             register,
             guards: Arc::new(limits::Guards::new(&settings.limits)),
             settings: Arc::new(settings),
             tokens: Arc::new(auth::TokenCache::default()),
             metrics: Arc::new(metrics::Metrics::default()),
-        }
+        }))
     }
 }
 
