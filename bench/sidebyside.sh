@@ -13,7 +13,8 @@
 #   import      Streetcell's CLI import (EPSG:27700 -> lon/lat with OSTN15) into
 #               SQLite and into PostgreSQL; PostGIS: psql \copy, ST_Transform,
 #               primary key and GiST index
-#   start-up    launch to first answer (Streetcell /healthz; tipg /collections)
+#   start-up    launch to first answer (Streetcell /healthz; tipg /collections); Streetcell from the
+#               database in round 1 and from its start-up snapshot in later rounds
 #   bbox        ~100-feature items pages at random bboxes (wrk, 64 connections);
 #               nginx serving one such page as a static file
 #   filtered    the same with a CQL2 filter kind='bus_shelter' in a ~12x larger
@@ -187,9 +188,13 @@ note_load import
 
 # --- start-up ----------------------------------------------------------------------
 SC_PID= SCPG_PID= TIPG_PID=
+# Each Streetcell writes a start-up snapshot ($WORK/NAME.snapshot) when it stops: round 1 starts from the
+# database (no snapshot yet), later rounds from the snapshot the round before wrote.
+rm -f "$WORK/sc.snapshot" "$WORK/scpg.snapshot"
 start_streetcell() { # NAME PORT DATABASE_URL
   local t0 pid; t0=$(now)
   STREETCELL_RATE_LIMIT=0 "$BIN" serve --public-read --listen "127.0.0.1:$2" --database-url "$3" \
+    --snapshot "$WORK/$1.snapshot" \
     >"$WORK/$1.log" 2>&1 &
   pid=$!; PIDS+=("$pid")
   wait_for "http://127.0.0.1:$2/healthz"
@@ -213,7 +218,11 @@ for round in $(seq "$ROUNDS"); do
       streetcell-postgres) start_streetcell scpg "$SCPG_PORT" "$PG/sc_bench"; SCPG_PID=$STARTED ;;
       tipg) start_tipg; TIPG_PID=$STARTED ;;
     esac
-    record "$sys" startup "$round" "$STARTUP" s
+    case $sys in
+      tipg) record "$sys" startup "$round" "$STARTUP" s ;;
+      *) if [ "$round" -eq 1 ]; then from=database; else from=snapshot; fi
+         record "$sys" "startup-$from" "$round" "$STARTUP" s ;;
+    esac
     if [ "$round" -lt "$ROUNDS" ]; then stop "$STARTED"; fi
   done
 done
@@ -447,9 +456,12 @@ print(f"| z14 vector tile (~800 points) | {rps_cell(sc, 'tiles')} | | tipg {rps_
 i_sc, i_scpg, i_pg = med(sc, "import"), med(scpg, "import"), med("postgis", "import")
 print(f"| import of {int(n):,} BNG CSV rows | {f(i_sc, 1)} s (CLI) | {f(i_scpg, 1)} s (CLI) | {f(i_pg, 1)} s (\\copy + ST_Transform + indexes) | | "
       f"Streetcell/PostGIS time {ratio(i_sc, i_pg, 1)} (SQLite), {ratio(i_scpg, i_pg, 1)} (PostgreSQL) |")
-s_sc, s_scpg, s_tipg = med(sc, "startup"), med(scpg, "startup"), med("tipg", "startup")
-print(f"| start-up to first answer | {f(s_sc, 2)} s ({runs(sc, 'startup', 2)}) | {f(s_scpg, 2)} s ({runs(scpg, 'startup', 2)}) | "
+d_sc, d_scpg, s_tipg = med(sc, "startup-database"), med(scpg, "startup-database"), med("tipg", "startup")
+s_sc, s_scpg = med(sc, "startup-snapshot"), med(scpg, "startup-snapshot")
+print(f"| start-up to first answer, from the database (round 1) | {f(d_sc, 2)} s | {f(d_scpg, 2)} s | "
       f"tipg {f(s_tipg, 2)} s ({runs('tipg', 'startup', 2)}) | | |")
+print(f"| start-up to first answer, from the snapshot (later rounds) | {f(s_sc, 2)} s ({runs(sc, 'startup-snapshot', 2)}) | "
+      f"{f(s_scpg, 2)} s ({runs(scpg, 'startup-snapshot', 2)}) | | | |")
 e = {s: med(s, "export") for s in ("streetcell-fgb", "streetcell-oapif", "tipg-oapif", "postgis-direct")}
 print(f"| ogr2ogr → GeoPackage, all features | FlatGeobuf download {f(e['streetcell-fgb'], 1)} s "
       f"({f(med('streetcell-fgb', 'export-no-rtree'), 1)} s without the R-tree); OAPIF items {f(e['streetcell-oapif'], 1)} s | | "
@@ -471,7 +483,7 @@ fg = e["streetcell-fgb"]
 print(f"| 1M FlatGeobuf pull into GeoPackage ≤ 10 s | {f(fg, 1)} s | {met(None if fg is None else fg <= 10)} |")
 print(f"| import ≤ 15 s (CLI; SQLite / PostgreSQL) | {f(i_sc, 1)} s / {f(i_scpg, 1)} s | "
       f"{met(None if i_sc is None or i_scpg is None else max(i_sc, i_scpg) <= 15)} |")
-print(f"| start-up ≤ 3 s (SQLite / PostgreSQL) | {f(s_sc, 2)} s / {f(s_scpg, 2)} s | "
+print(f"| start-up ≤ 3 s (from the snapshot; SQLite / PostgreSQL) | {f(s_sc, 2)} s / {f(s_scpg, 2)} s | "
       f"{met(None if s_sc is None or s_scpg is None else max(s_sc, s_scpg) <= 3)} |")
 m_sc = max(x for x in (med(sc, "rss-startup"), med(sc, "rss-end"), med(scpg, "rss-startup"), med(scpg, "rss-end")) if x is not None)
 print(f"| memory ≤ 400 MB at 1M (largest of the four readings) | {f(m_sc)} MB | {met(m_sc <= 400)} |")
